@@ -1,0 +1,1 @@
+"""manifests package (see DESIGN.md)."""

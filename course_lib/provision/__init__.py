@@ -1,0 +1,1 @@
+"""provision package (see DESIGN.md)."""
