@@ -31,18 +31,42 @@ __version__ = "0.1.0"
 
 # name -> "module:attribute", imported on first access
 _LAZY: dict[str, str] = {
-    "doctor": "course_lib.doctor:doctor",
+    "doctor": "course_lib._doctor:doctor",
+    "start": "course_lib.session:start",
+    "check": "course_lib.exercises:check",
     "run_parts": "course_lib.runner:run_parts",
     "list_parts": "course_lib.runner:list_parts",
 }
 
 
+#: submodules reachable as attributes (``cl.runner``, ``cl.sandbox`` ...), imported on first access
+_SUBMODULES = {
+    "cluster",
+    "config",
+    "errors",
+    "exercises",
+    "manifests",
+    "observe",
+    "plots",
+    "provision",
+    "runner",
+    "sandbox",
+    "session",
+    "tools",
+    "widgets",
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        submodule = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = submodule
+        return submodule
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'course_lib' has no attribute {name!r}")
-    module, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module), attr)
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
     globals()[name] = value
     return value
 
@@ -52,8 +76,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .doctor import doctor
+    from ._doctor import doctor
+    from .exercises import check
     from .runner import list_parts, run_parts
+    from .session import start
 
 __all__ = [
     "ClusterError",
@@ -71,4 +97,6 @@ __all__ = [
     "list_parts",
     "run_parts",
     "settings",
+    "start",
+    "check",
 ]

@@ -1,0 +1,558 @@
+"""Run course notebooks in batches with papermill, and write a report.
+
+The instructor's tool (``course run``) and the maintainers' notebook builder (``course notebooks build``)
+share this module. Everything is validated before the first kernel starts: unknown parts, unknown
+parameters, a bad target, ``doks`` without a token, an unreadable matrix file, a parameter that
+looks like a secret.
+
+Example:
+    >>> from course_lib import runner
+    >>> [p.number for p in runner.list_parts()][:2]
+    [0, 1]
+
+Used in: notebook 00 (batches with papermill), ``course run``, ``make run``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import TARGETS, new_run_id, token, validate_name, validate_target
+from .errors import ConfigError, RunError, redact, secret_values
+
+#: Parameter names that must never be passed to a notebook (secrets come from the environment).
+_SECRET_PARAM = re.compile(r"(token|secret|password|passwd|api[_-]?key|app[_-]?key|credential)", re.I)
+_PART_FILE = re.compile(r"^(\d\d)_([a-z0-9_]+)\.ipynb$")
+
+
+def repo_root() -> Path:
+    """The checkout that holds ``notebooks/`` (this package is installed editable from it)."""
+    return Path(os.environ.get("COURSE_REPO") or Path(__file__).resolve().parents[1])
+
+
+def notebooks_dir() -> Path:
+    return Path(os.environ.get("COURSE_NOTEBOOKS") or repo_root() / "notebooks")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One entry of a notebook's ``parameters`` cell."""
+
+    name: str
+    default: str
+    type: str
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One course notebook."""
+
+    number: int
+    slug: str
+    title: str
+    path: Path
+    parameters: tuple[Parameter, ...]
+
+    @property
+    def parameter_names(self) -> set[str]:
+        return {p.name for p in self.parameters}
+
+
+def _title(nb: Any) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return ""
+
+
+def _read_part(path: Path) -> Part:
+    import nbformat
+    from papermill.inspection import _infer_parameters
+
+    match = _PART_FILE.match(path.name)
+    assert match, path
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    params = tuple(
+        Parameter(name=p.name, default=p.default, type=p.inferred_type_name, help=p.help) for p in _infer_parameters(nb)
+    )
+    return Part(int(match.group(1)), match.group(2), _title(nb), path, params)
+
+
+def list_parts(directory: Path | None = None) -> list[Part]:
+    """All course notebooks in order, with their titles and parameters.
+
+    Used in: notebook 00, ``course list``.
+    """
+    directory = directory or notebooks_dir()
+    paths = sorted(p for p in directory.glob("*.ipynb") if _PART_FILE.match(p.name))
+    return [_read_part(p) for p in paths]
+
+
+def parts_table(parts: Sequence[Part] | None = None) -> Any:
+    """The parts as a pandas DataFrame (number, title, parameters)."""
+    import pandas as pd
+
+    parts = list_parts() if parts is None else parts
+    columns = ["part", "notebook", "title", "parameters"]
+    return pd.DataFrame(
+        [
+            {
+                "part": p.number,
+                "notebook": p.path.name,
+                "title": p.title,
+                "parameters": ", ".join(f"{x.name}={x.default}" for x in p.parameters),
+            }
+            for p in parts
+        ],
+        columns=columns,
+    ).set_index("part")
+
+
+def parse_parts(spec: str | Iterable[int] | None, available: Sequence[Part]) -> list[Part]:
+    """Select parts by a spec like ``"0,3"``, ``"all"`` or a list of numbers; unknown numbers are an error."""
+    by_number = {p.number: p for p in available}
+    if spec is None or spec == "all":
+        return list(available)
+    if isinstance(spec, str):
+        try:
+            numbers = [int(x) for x in spec.replace(" ", "").split(",") if x]
+        except ValueError:
+            raise ConfigError(
+                f"cannot read parts {spec!r}", hint="give part numbers separated by commas, e.g. --parts 0,3"
+            ) from None
+    else:
+        numbers = list(spec)
+    unknown = [n for n in numbers if n not in by_number]
+    if unknown or not numbers:
+        raise ConfigError(
+            f"unknown part(s): {', '.join(map(str, unknown)) or '(none given)'}",
+            hint=f"available parts: {', '.join(str(n) for n in sorted(by_number))} (see `course list`)",
+        )
+    return [by_number[n] for n in dict.fromkeys(numbers)]
+
+
+def parse_param_pairs(pairs: Iterable[str]) -> dict[str, Any]:
+    """Turn ``["name=value", ...]`` into a dict; values are read as YAML scalars (numbers, booleans)."""
+    import yaml
+
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"cannot read parameter {pair!r}", hint="write parameters as -p name=value")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        params[name.strip()] = value
+    return params
+
+
+def read_matrix(path: str | Path) -> list[dict[str, Any]]:
+    """Read a learners CSV: one row per learner, columns become notebook parameters."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read matrix file {str(path)!r}: {exc.strerror}",
+            hint="give a CSV file with a header row, e.g. `learner,region` then one learner per line",
+        ) from None
+    rows = [dict(r) for r in csv.DictReader(text.splitlines())]
+    if not rows:
+        raise ConfigError(
+            f"matrix file {str(path)!r} has no rows",
+            hint="add a header row (e.g. `learner,region`) and at least one learner",
+        )
+    out: list[dict[str, Any]] = []
+    for i, row in enumerate(rows, start=2):
+        if None in row or any(v is None for v in row.values()):
+            raise ConfigError(
+                f"matrix file {str(path)!r} line {i} does not have one value per column",
+                hint="check the commas on that line",
+            )
+        out.append(parse_param_pairs(f"{k}={v}" for k, v in row.items()))
+    learners = [str(r.get("learner", "")) for r in out]
+    if "learner" in rows[0]:
+        for name in learners:
+            validate_name(name, what="learner", max_len=20)
+        if len(set(learners)) != len(learners):
+            raise ConfigError("matrix file has duplicate learners", hint="give every learner a unique name")
+    return out
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook execution."""
+
+    part: Part
+    parameters: dict[str, Any]
+    output: Path
+    cwd: Path
+    learner: str = ""
+
+
+@dataclass
+class JobResult:
+    notebook: str
+    part: int
+    learner: str
+    parameters: dict[str, Any]
+    status: str  # "ok" | "failed"
+    seconds: float
+    output: str
+    failing_cell: int | None = None
+    error: str | None = None
+    redacted: bool = False
+
+
+@dataclass
+class RunReport:
+    """What a batch run did; written as ``report.json`` and ``report.html``."""
+
+    run_id: str
+    target: str
+    started: str
+    seconds: float
+    out_dir: str
+    results: list[JobResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "ok" for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["ok"] = self.ok
+        return d
+
+    def _repr_html_(self) -> str:
+        return render_report_html(self)
+
+
+def _check_params(params: Mapping[str, Any], parts: Sequence[Part]) -> None:
+    for name in params:
+        if _SECRET_PARAM.search(name):
+            raise ConfigError(
+                f"parameter {name!r} looks like a secret; secrets are never notebook parameters",
+                hint="put it in the environment instead (e.g. export DIGITALOCEAN_TOKEN) before running",
+            )
+    known = set().union(*(p.parameter_names for p in parts)) if parts else set()
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown parameter(s): {', '.join(unknown)}",
+            hint=f"the selected notebooks take: {', '.join(sorted(known)) or '(no parameters)'} (see `course list`)",
+        )
+
+
+def plan_jobs(
+    *,
+    parts: str | Iterable[int] | None = "all",
+    target: str = "sandbox",
+    params: Mapping[str, Any] | None = None,
+    matrix: str | Path | None = None,
+    out: str | Path = "runs",
+    run_id: str | None = None,
+    notebooks: Path | None = None,
+) -> tuple[str, Path, list[Job]]:
+    """Validate everything and return the jobs a run would execute; starts nothing."""
+    validate_target(target)
+    if target == "doks":
+        token(required=True)
+    available = list_parts(notebooks)
+    if not available:
+        raise ConfigError(f"no notebooks found in {notebooks or notebooks_dir()}", hint="run from a course checkout")
+    selected = parse_parts(parts, available)
+    base = dict(params or {})
+    _check_params(base, selected)
+    rows = read_matrix(matrix) if matrix else [{}]
+    for row in rows:
+        _check_params(row, selected)
+    run_id = run_id or f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{new_run_id()}"
+    run_dir = Path(out).resolve() / run_id
+    jobs: list[Job] = []
+    for row in rows:
+        learner = str(row.get("learner", ""))
+        folder = run_dir / learner if learner else run_dir
+        for part in selected:
+            merged = {**base, **row, "target": target}
+            p = {k: v for k, v in merged.items() if k in part.parameter_names}
+            jobs.append(Job(part, p, folder / part.path.name, folder / "work", learner))
+    return run_id, run_dir, jobs
+
+
+def scrub_notebook_file(path: Path) -> bool:
+    """Replace any secret value from the environment in an output notebook; True if one was found."""
+    text = path.read_text(encoding="utf-8")
+    clean = redact(text)
+    if clean != text:
+        path.write_text(clean, encoding="utf-8")
+        return True
+    return False
+
+
+def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900) -> JobResult:
+    """Execute one job with papermill; never raises for a failing notebook (the result says so)."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    job.output.parent.mkdir(parents=True, exist_ok=True)
+    job.cwd.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    status, cell, error = "ok", None, None
+    try:
+        papermill.execute_notebook(
+            str(job.part.path),
+            str(job.output),
+            parameters=dict(job.parameters),
+            kernel_name=kernel_name,
+            progress_bar=False,
+            cwd=str(job.cwd),
+            execution_timeout=timeout,
+        )
+    except PapermillExecutionError as exc:
+        status, cell, error = "failed", exc.cell_index, f"{exc.ename}: {exc.evalue}"
+    except Exception as exc:  # kernel died, timeout, unreadable notebook ...
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+    redacted = job.output.exists() and scrub_notebook_file(job.output)
+    return JobResult(
+        notebook=job.part.path.name,
+        part=job.part.number,
+        learner=job.learner,
+        parameters=dict(job.parameters),
+        status=status,
+        seconds=round(time.perf_counter() - start, 2),
+        output=str(job.output),
+        failing_cell=cell,
+        error=redact(error) if error else None,
+        redacted=redacted,
+    )
+
+
+def run_parts(
+    parts: str | Iterable[int] | None = "all",
+    *,
+    target: str = "sandbox",
+    params: Mapping[str, Any] | None = None,
+    matrix: str | Path | None = None,
+    out: str | Path = "runs",
+    jobs: int = 1,
+    progress: bool = True,
+    notebooks: Path | None = None,
+) -> RunReport:
+    """Run course notebooks and write ``report.json`` / ``report.html`` next to the outputs.
+
+    Args:
+        parts: ``"all"``, ``"0,3"`` or numbers.
+        target: ``sandbox`` | ``kubeconfig`` | ``doks``.
+        params: parameters for every notebook that declares them (never secrets).
+        matrix: a CSV with one row per learner; its columns become parameters.
+        out: the folder that receives ``<run-id>/``.
+        jobs: notebooks executed in parallel.
+
+    Example:
+        >>> report = run_parts("0", out="/tmp/runs")  # doctest: +SKIP
+        >>> report.ok
+        True
+
+    Used in: notebook 00, ``course run``.
+    """
+    from tqdm.auto import tqdm
+
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {jobs}", hint="use --jobs 1 for one notebook at a time")
+    run_id, run_dir, planned = plan_jobs(
+        parts=parts, target=target, params=params, matrix=matrix, out=out, notebooks=notebooks
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    results: list[JobResult] = []
+    bar = tqdm(total=len(planned), desc=f"course run {run_id}", unit="nb", disable=not progress)
+    try:
+        if jobs == 1:
+            for job in planned:
+                bar.set_postfix_str(job.output.name)
+                results.append(execute(job))
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures: list[Future[JobResult]] = [pool.submit(execute, job) for job in planned]
+                for fut in futures:
+                    results.append(fut.result())
+                    bar.update()
+    finally:
+        bar.close()
+    report = RunReport(
+        run_id=run_id,
+        target=target,
+        started=started.isoformat(timespec="seconds"),
+        seconds=round(time.perf_counter() - t0, 2),
+        out_dir=str(run_dir),
+        results=results,
+    )
+    write_report(report, run_dir)
+    return report
+
+
+def write_report(report: RunReport, run_dir: Path) -> None:
+    data = json.dumps(report.to_dict(), indent=2, default=str)
+    (run_dir / "report.json").write_text(redact(data), encoding="utf-8")
+    (run_dir / "report.html").write_text(redact(render_report_html(report)), encoding="utf-8")
+
+
+_REPORT_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Course run {{ r.run_id }}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #1b1f24; }
+table { border-collapse: collapse; } td, th { border: 1px solid #d0d7de; padding: .35rem .6rem; text-align: left; }
+th { background: #f6f8fa; } .ok { color: #1a7f37; font-weight: 600; } .failed { color: #cf222e; font-weight: 600; }
+code { font-size: .85em; }
+</style></head><body>
+<h1>Course run <code>{{ r.run_id }}</code></h1>
+<p>Target <b>{{ r.target }}</b> · started {{ r.started }} · {{ "%.1f"|format(r.seconds) }} s ·
+{{ r.results|selectattr("status", "equalto", "ok")|list|length }} of {{ r.results|length }} notebooks passed</p>
+<table><thead><tr><th>Learner</th><th>Part</th><th>Notebook</th><th>Status</th><th>Seconds</th>
+<th>Parameters</th><th>Failing cell</th><th>Error</th></tr></thead><tbody>
+{% for x in r.results %}<tr><td>{{ x.learner or "—" }}</td><td>{{ x.part }}</td>
+<td><a href="{{ x.link }}">{{ x.notebook }}</a></td><td class="{{ x.status }}">{{ x.status }}</td>
+<td>{{ "%.1f"|format(x.seconds) }}</td><td><code>{{ x.params }}</code></td>
+<td>{{ x.failing_cell if x.failing_cell is not none else "" }}</td><td>{{ x.error or "" }}</td></tr>
+{% endfor %}</tbody></table></body></html>
+"""
+
+
+def render_report_html(report: RunReport) -> str:
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True)
+    rows = []
+    for x in report.results:
+        try:
+            link = os.path.relpath(x.output, report.out_dir)
+        except ValueError:
+            link = x.output
+        rows.append({**asdict(x), "link": link, "params": ", ".join(f"{k}={v}" for k, v in x.parameters.items())})
+    view = {**asdict(report), "results": rows}
+    return env.from_string(_REPORT_TEMPLATE).render(r=view)
+
+
+# --- building the committed notebooks from their jupytext sources -------------------------------
+
+_VOLATILE_CELL_META = ("papermill", "execution")
+
+
+def source_paths(parts: str | Iterable[int] | None = None) -> list[Path]:
+    """The jupytext sources ``notebooks/src/NN_*.md``, optionally filtered by part number."""
+    src = notebooks_dir() / "src"
+    paths = sorted(src.glob("[0-9][0-9]_*.md"))
+    if parts in (None, "all"):
+        return paths
+    wanted = {int(x) for x in (parts.split(",") if isinstance(parts, str) else parts)}
+    known = {int(p.name[:2]) for p in paths}
+    if wanted - known:
+        raise ConfigError(
+            f"no notebook source for part(s) {sorted(wanted - known)}",
+            hint=f"sources exist for: {sorted(known)}",
+        )
+    return [p for p in paths if int(p.name[:2]) in wanted]
+
+
+def read_source(path: Path) -> Any:
+    """Read a jupytext Markdown source into an nbformat notebook."""
+    import jupytext
+
+    nb = jupytext.read(path)
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def clean_executed(nb: Any) -> Any:
+    """Drop metadata that changes on every execution (papermill timings), keep outputs."""
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        for key in _VOLATILE_CELL_META:
+            cell.metadata.pop(key, None)
+        if cell.metadata.get("tags") == []:
+            cell.metadata.pop("tags")
+    return nb
+
+
+def build_notebooks(
+    parts: str | Iterable[int] | None = None, *, execute_cells: bool = True, progress: bool = True
+) -> list[Path]:
+    """Build ``notebooks/NN_*.ipynb`` from their sources and execute them on the sandbox.
+
+    Used by ``make notebooks`` / ``course notebooks build``.
+    """
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+    from tqdm.auto import tqdm
+
+    for src in source_paths():  # every part must exist as a notebook so part 0's course map is complete
+        placeholder = notebooks_dir() / f"{src.stem}.ipynb"
+        if not placeholder.exists():
+            nbformat.write(read_source(src), placeholder)
+    built: list[Path] = []
+    for src in tqdm(source_paths(parts), desc="building notebooks", unit="nb", disable=not progress):
+        target = notebooks_dir() / f"{src.stem}.ipynb"
+        nb = read_source(src)
+        with tempfile.TemporaryDirectory(prefix="course-nb-") as tmp:
+            raw = Path(tmp) / target.name
+            nbformat.write(nb, raw)
+            out = Path(tmp) / f"out-{target.name}"
+            if execute_cells:
+                try:
+                    papermill.execute_notebook(str(raw), str(out), kernel_name="python3", progress_bar=False, cwd=tmp)
+                except PapermillExecutionError as exc:
+                    raise RunError(
+                        f"{src.name} failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}",
+                        hint="fix the source or the library, then build again",
+                        notebook=src.name,
+                    ) from None
+            else:
+                shutil.copy(raw, out)
+            executed = clean_executed(nbformat.read(out, as_version=4))
+        text = redact(nbformat.writes(executed)) + "\n"
+        if any(v in text for v in secret_values()):  # pragma: no cover - redact() guarantees this
+            raise RunError("a secret survived redaction", hint="report this as a bug")
+        target.write_text(text, encoding="utf-8")
+        built.append(target)
+    return built
+
+
+__all__ = [
+    "TARGETS",
+    "Job",
+    "JobResult",
+    "Parameter",
+    "Part",
+    "RunReport",
+    "build_notebooks",
+    "list_parts",
+    "parse_parts",
+    "parts_table",
+    "plan_jobs",
+    "read_matrix",
+    "run_parts",
+]

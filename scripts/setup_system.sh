@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install the programs the sandbox runs (Debian packages). Idempotent: does nothing when they are present.
+# As root it uses apt-get; with password-less sudo it uses sudo; otherwise it names the commands to run.
+set -euo pipefail
+
+APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter prometheus-pushgateway git)
+BINARIES=(prometheus promtool prometheus-alertmanager amtool prometheus-node-exporter prometheus-pushgateway git)
+
+missing=()
+for b in "${BINARIES[@]}"; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system: sandbox programs present (${BINARIES[*]})"
+  exit 0
+fi
+echo "system: missing programs: ${missing[*]}"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "system: apt-get is not available on this machine. Install the equivalents yourself, e.g. on macOS:" >&2
+  echo "    brew install prometheus alertmanager node_exporter prometheus-pushgateway git" >&2
+  echo "  (Homebrew names the binaries alertmanager/node_exporter/pushgateway: link them as" >&2
+  echo "   prometheus-alertmanager, prometheus-node-exporter, prometheus-pushgateway on your PATH)" >&2
+  exit 1
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO="sudo -n"
+  else
+    echo "system: not root and no password-less sudo. Run this once, then try again:" >&2
+    echo "    sudo apt-get update && sudo apt-get install -y --no-install-recommends ${APT_PACKAGES[*]}" >&2
+    exit 1
+  fi
+fi
+
+# Never let the packages' init scripts start system-wide daemons: the sandbox starts its own on 127.0.0.1.
+cleanup_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  cleanup_policy=1
+fi
+start=$(date +%s)
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+[ -n "$cleanup_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+echo "system: installed ${APT_PACKAGES[*]} in $(( $(date +%s) - start )) s"

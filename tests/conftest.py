@@ -1,0 +1,33 @@
+"""Shared fixtures: isolated state/cache dirs so tests never touch a learner's real sandbox."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+FAKE_TOKEN = "dop_v1_" + "5eed" * 16  # recognisable, token-shaped, never a real token
+
+
+@pytest.fixture
+def fake_token(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", FAKE_TOKEN)
+    return FAKE_TOKEN
+
+
+@pytest.fixture
+def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DIGITALOCEAN_TOKEN", raising=False)
+    monkeypatch.delenv("DIGITALOCEAN_ACCESS_TOKEN", raising=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # One state dir per test session: the sandbox state file of a learner's own machine is never touched.
+    if "COURSE_STATE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["COURSE_STATE_DIR"] = tempfile.mkdtemp(prefix="course-test-state-")
+
+
+REPO = Path(__file__).resolve().parents[1]

@@ -1,0 +1,83 @@
+"""The committed notebooks: built from their sources, executed, skeleton complete, no secrets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib import runner
+from tests.conftest import REPO
+
+NOTEBOOKS = REPO / "notebooks"
+SOURCES = sorted((NOTEBOOKS / "src").glob("[0-9][0-9]_*.md"))
+BUILT = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+SKELETON = [
+    "## Overview",
+    "## Prerequisites",
+    "Time to learn",
+    "Your turn",
+    "## Troubleshooting",
+    "## Cost & cleanup",
+    "## Summary",
+    "## What's next",
+]
+MAX_BYTES = 1_500_000
+
+
+def test_every_source_is_built_and_every_notebook_has_a_source() -> None:
+    assert SOURCES, "no notebook sources found"
+    assert [p.stem for p in SOURCES] == [p.stem for p in BUILT]
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_notebook_matches_its_source(src: Path) -> None:
+    built = nbformat.read(NOTEBOOKS / f"{src.stem}.ipynb", as_version=4)
+    expected = runner.read_source(src)
+    assert [(c.cell_type, c.source) for c in built.cells] == [(c.cell_type, c.source) for c in expected.cells], (
+        f"{src.name} changed since the notebook was built: run `make notebooks`"
+    )
+
+
+@pytest.mark.parametrize("path", BUILT, ids=lambda p: p.stem)
+def test_notebook_is_executed_complete_and_small(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    never_run = [i for i, c in enumerate(code) if c.execution_count is None]
+    assert not never_run, f"{path.name}: code cells {never_run} were never executed (run `make notebooks`)"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name}: committed with an error output: {errors[0].get('evalue')}"
+    assert path.stat().st_size < MAX_BYTES, f"{path.name} is {path.stat().st_size} bytes"
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    missing = [s for s in SKELETON if s not in text]
+    assert not missing, f"{path.name} lacks skeleton sections: {missing}"
+    assert text.lstrip().startswith("# "), "a notebook starts with its title"
+
+
+@pytest.mark.parametrize("path", BUILT, ids=lambda p: p.stem)
+def test_parameters_cell_is_tagged_and_holds_no_secret(path: Path) -> None:
+    (part,) = [p for p in runner.list_parts(NOTEBOOKS) if p.path == path]
+    names = part.parameter_names
+    assert "target" in names, f"{path.name}: the parameters cell must define `target`"
+    assert not [n for n in names if runner._SECRET_PARAM.search(n)]
+
+
+def test_no_committed_token_shaped_strings() -> None:
+    pattern = re.compile(r"dop_v1_[0-9a-f]{64}")
+    for path in [*BUILT, *SOURCES]:
+        assert not pattern.search(path.read_text()), path
+
+
+@pytest.mark.notebooks
+def test_runner_over_every_notebook_leaks_no_token(tmp_path: Path, fake_token: str) -> None:
+    """Run the whole course with a recognisable token in the environment: it must appear in no file written."""
+    report = runner.run_parts("all", target="sandbox", out=tmp_path / "runs", progress=False)
+    failures = [(r.notebook, r.error) for r in report.results if r.status != "ok"]
+    assert not failures, failures
+    assert not [r.notebook for r in report.results if r.redacted], "a notebook printed the token (redacted)"
+    written = [f for f in (tmp_path / "runs").rglob("*") if f.is_file()]
+    assert len(written) >= len(BUILT) + 2  # notebooks + report.json + report.html
+    for f in written:
+        assert fake_token not in f.read_text(errors="replace"), f"token found in {f}"

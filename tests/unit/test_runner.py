@@ -1,0 +1,175 @@
+"""The papermill runner, on small real notebooks executed by a real kernel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from course_lib import runner
+from course_lib.cli import cli
+from course_lib.errors import ConfigError
+
+
+def _nb(path: Path, title: str, params: str, body: list[str]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cells = [nbformat.v4.new_markdown_cell(f"# {title}"), nbformat.v4.new_code_cell(params)]
+    cells[1].metadata["tags"] = ["parameters"]
+    cells += [nbformat.v4.new_code_cell(src) for src in body]
+    nb.cells = cells
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def nbdir(tmp_path: Path) -> Path:
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    _nb(
+        d / "00_hello.ipynb", "Hello", 'target = "sandbox"\nlearner = "learner"', ["print(f'hi {learner} on {target}')"]
+    )
+    _nb(
+        d / "01_sums.ipynb",
+        "Sums",
+        'target = "sandbox"\nregion = "nyc1"\ncount = 2',
+        ["assert isinstance(count, int)", "print(region, count * 2)"],
+    )
+    _nb(d / "02_broken.ipynb", "Broken", 'target = "sandbox"', ["x = 1", "raise ValueError('cell two breaks')"])
+    _nb(
+        d / "03_leaky.ipynb",
+        "Leaky",
+        'target = "sandbox"',
+        ["import os\nprint('token:', os.environ.get('DIGITALOCEAN_TOKEN'))"],
+    )
+    (d / "notes.ipynb").write_text("{}")  # not a part: ignored
+    return d
+
+
+def test_list_parts_reads_titles_and_parameters(nbdir: Path) -> None:
+    parts = runner.list_parts(nbdir)
+    assert [p.number for p in parts] == [0, 1, 2, 3]
+    assert parts[1].title == "Sums"
+    assert {p.name: p.default for p in parts[1].parameters} == {"target": '"sandbox"', "region": '"nyc1"', "count": "2"}
+    table = runner.parts_table(parts)
+    assert list(table.index) == [0, 1, 2, 3] and "region=" in table.loc[1, "parameters"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"parts": "0,9"}, "unknown part(s): 9"),
+        ({"parts": "zero"}, "cannot read parts"),
+        ({"parts": "1", "params": {"colour": "red"}}, "unknown parameter(s): colour"),
+        ({"parts": "1", "params": {"do_token": "x"}}, "looks like a secret"),
+        ({"parts": "1", "target": "aws"}, "unknown target 'aws'"),
+    ],
+)
+def test_bad_requests_fail_before_anything_runs(nbdir: Path, tmp_path: Path, kwargs: dict, message: str) -> None:
+    out = tmp_path / "runs"
+    with pytest.raises(ConfigError) as err:
+        runner.run_parts(**kwargs, out=out, notebooks=nbdir, progress=False)
+    assert message in str(err.value)
+    assert err.value.hint  # every refusal says how to fix it
+    assert not out.exists()  # nothing was created
+
+
+def test_doks_without_token_is_refused(nbdir: Path, tmp_path: Path, no_token: None) -> None:
+    with pytest.raises(ConfigError, match="DIGITALOCEAN_TOKEN is not set"):
+        runner.plan_jobs(parts="0", target="doks", notebooks=nbdir, out=tmp_path)
+
+
+def test_matrix_errors(nbdir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read matrix file"):
+        runner.read_matrix(tmp_path / "missing.csv")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("learner,region\n")
+    with pytest.raises(ConfigError, match="has no rows"):
+        runner.read_matrix(empty)
+    dup = tmp_path / "dup.csv"
+    dup.write_text("learner\nada\nada\n")
+    with pytest.raises(ConfigError, match="duplicate learners"):
+        runner.read_matrix(dup)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("learner\nAda Lovelace\n")
+    with pytest.raises(ConfigError, match="DNS-1123"):
+        runner.read_matrix(bad)
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("learner,region\nada,nyc1,extra\n")
+    with pytest.raises(ConfigError, match="one value per column"):
+        runner.read_matrix(ragged)
+
+
+def test_matrix_plans_one_set_per_learner(nbdir: Path, tmp_path: Path) -> None:
+    m = tmp_path / "learners.csv"
+    m.write_text("learner,region,count\nada,ams3,3\nbob,sgp1,4\n")
+    _, run_dir, jobs = runner.plan_jobs(parts="0,1", matrix=m, out=tmp_path / "runs", notebooks=nbdir)
+    assert [(j.learner, j.part.number) for j in jobs] == [("ada", 0), ("ada", 1), ("bob", 0), ("bob", 1)]
+    assert jobs[1].parameters == {"region": "ams3", "count": 3, "target": "sandbox"}
+    assert jobs[0].parameters == {"learner": "ada", "target": "sandbox"}
+    assert jobs[2].output == run_dir / "bob" / "00_hello.ipynb"
+
+
+def test_run_executes_and_reports(nbdir: Path, tmp_path: Path) -> None:
+    report = runner.run_parts(
+        "0,1,2", params={"region": "fra1"}, out=tmp_path / "runs", notebooks=nbdir, progress=False
+    )
+    by_nb = {r.notebook: r for r in report.results}
+    assert by_nb["00_hello.ipynb"].status == "ok"
+    assert by_nb["01_sums.ipynb"].status == "ok"
+    broken = by_nb["02_broken.ipynb"]
+    assert broken.status == "failed" and "cell two breaks" in (broken.error or "")
+    assert broken.failing_cell is not None
+    assert not report.ok
+
+    out = nbformat.read(by_nb["01_sums.ipynb"].output, as_version=4)
+    printed = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
+    assert "fra1 4" in printed  # the parameter reached the notebook
+
+    data = json.loads((Path(report.out_dir) / "report.json").read_text())
+    assert data["ok"] is False and len(data["results"]) == 3
+    html = (Path(report.out_dir) / "report.html").read_text()
+    assert "02_broken.ipynb" in html and "cell two breaks" in html and 'class="failed"' in html
+
+
+def test_secrets_are_scrubbed_from_outputs_and_flagged(nbdir: Path, tmp_path: Path, fake_token: str) -> None:
+    report = runner.run_parts("3", out=tmp_path / "runs", notebooks=nbdir, progress=False)
+    (result,) = report.results
+    assert result.status == "ok" and result.redacted
+    for f in Path(report.out_dir).rglob("*"):
+        if f.is_file():
+            assert fake_token not in f.read_text(errors="replace"), f
+
+
+def test_parallel_matrix_run(nbdir: Path, tmp_path: Path) -> None:
+    m = tmp_path / "learners.csv"
+    m.write_text("learner\nada\nbob\n")
+    report = runner.run_parts("0", matrix=m, jobs=2, out=tmp_path / "runs", notebooks=nbdir, progress=False)
+    assert report.ok
+    texts = {
+        r.learner: "".join(
+            o.get("text", "")
+            for c in nbformat.read(r.output, as_version=4).cells
+            if c.cell_type == "code"
+            for o in c.outputs
+        )
+        for r in report.results
+    }
+    assert "hi ada" in texts["ada"] and "hi bob" in texts["bob"]
+
+
+def test_cli_run_exit_codes_and_messages(nbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COURSE_NOTEBOOKS", str(nbdir))
+    cli_runner = CliRunner()
+    ok = cli_runner.invoke(cli, ["run", "--parts", "0", "--out", str(tmp_path / "r")])
+    assert ok.exit_code == 0, ok.output
+    assert "report.html" in ok.output
+    failed = cli_runner.invoke(cli, ["run", "--parts", "2", "--out", str(tmp_path / "r")])
+    assert failed.exit_code == 1 and "FAILED" in failed.output
+    missing = cli_runner.invoke(cli, ["run", "--out", str(tmp_path / "r")])
+    assert missing.exit_code != 0 and "--all or --parts" in str(missing.exception)
+    listing = cli_runner.invoke(cli, ["list"])
+    assert listing.exit_code == 0 and "Sums" in listing.output and "region" in listing.output
