@@ -140,3 +140,10 @@ __all__ = [
     "redact",
     "secret_values",
 ]
+
+
+class ToolError(CourseError):
+    """An external program (helm, kubectl, kustomize ...) ran and failed; the message carries its stderr."""
+
+
+__all__.append("ToolError")

@@ -1,1 +1,53 @@
-"""sandbox package (see DESIGN.md)."""
+"""The local sandbox: real Prometheus, Alertmanager, node_exporter and Pushgateway plus a checkout demo service,
+a traffic generator and an alert webhook receiver, all as child processes on 127.0.0.1.
+
+Their configuration is derived from the course's Kubernetes objects (ServiceMonitor → scrape config,
+PrometheusRule → rule file, Alertmanager Helm values → route and receiver), so the sandbox runs what the
+cluster would run.
+
+Example:
+    >>> from course_lib import sandbox
+    >>> stack = sandbox.up()                     # doctest: +SKIP
+    >>> stack.inject(latency_ms=600)             # doctest: +SKIP
+    >>> stack.webhook_notifications()            # doctest: +SKIP
+    >>> sandbox.down()                           # doctest: +SKIP
+
+Used in: notebook 03 and every notebook that runs on ``target="sandbox"``.
+"""
+
+from __future__ import annotations
+
+from ._derive import (
+    DEFAULT_SELECTOR,
+    LocalService,
+    Selection,
+    explain_selection,
+    live_variant,
+    rule_file_from_prometheus_rule,
+    scrape_configs_from_service_monitor,
+)
+from ._promtool import RULES_TESTS_DIR, ToolResult, check_rules, test_rules
+from ._stack import Faults, ServiceStatus, Stack, StackEndpoints, StackStatus, down, state_file, status, up
+
+__all__ = [
+    "DEFAULT_SELECTOR",
+    "RULES_TESTS_DIR",
+    "Faults",
+    "LocalService",
+    "Selection",
+    "ServiceStatus",
+    "Stack",
+    "StackEndpoints",
+    "StackStatus",
+    "ToolResult",
+    "check_rules",
+    "down",
+    "explain_selection",
+    "live_variant",
+    "rule_file_from_prometheus_rule",
+    "scrape_configs_from_service_monitor",
+    "state_file",
+    "status",
+    "test_rules",
+    "up",
+]

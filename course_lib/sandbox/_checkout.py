@@ -1,0 +1,131 @@
+"""The checkout demo service (mirrors the seed's Express app, instrumented with ``prometheus-client``).
+
+Endpoints:
+    ``GET /checkout``  one checkout: sleeps a base latency (+ injected latency), fails with the injected
+                       error rate; records ``checkout_request_duration_seconds`` and
+                       ``checkout_requests_total{status}``.
+    ``GET /metrics``   Prometheus exposition.
+    ``GET|POST /control``  read or set ``{"latency_ms": ..., "error_rate": ...}``.
+    ``GET /healthz``   liveness.
+
+Run: ``python -m course_lib.sandbox._checkout --port 8080``.
+
+Used in: notebook 03 (through :meth:`course_lib.sandbox.Stack.inject`).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from ._http import JSONHandler, port_args, serve
+
+#: Bucket bounds in seconds; 0.4 is the alert threshold, so the histogram resolves it exactly.
+BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0)
+#: Base latency of a healthy checkout, uniform in this range (seconds).
+BASE_LATENCY = (0.02, 0.12)
+
+
+@dataclass
+class Faults:
+    """What the control endpoint injected."""
+
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+
+
+class CheckoutApp:
+    """State and metrics of one checkout service; the registry is injectable for tests."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, seed: int | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.faults = Faults()
+        self.lock = threading.Lock()
+        self.random = random.Random(seed)
+        self.requests = Counter(
+            "checkout_requests", "Checkout requests by HTTP status.", ["status"], registry=self.registry
+        )
+        self.duration = Histogram(
+            "checkout_request_duration_seconds",
+            "Time to serve one checkout request.",
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        for status in ("200", "500"):
+            self.requests.labels(status=status)  # export zeros so rate() has both series from the start
+
+    def set_faults(self, *, latency_ms: float | None = None, error_rate: float | None = None) -> Faults:
+        with self.lock:
+            if latency_ms is not None:
+                if latency_ms < 0:
+                    raise ValueError("latency_ms must be >= 0")
+                self.faults.latency_ms = float(latency_ms)
+            if error_rate is not None:
+                if not 0.0 <= error_rate <= 1.0:
+                    raise ValueError("error_rate must be between 0 and 1")
+                self.faults.error_rate = float(error_rate)
+            return Faults(self.faults.latency_ms, self.faults.error_rate)
+
+    def plan(self) -> tuple[float, int]:
+        """Decide the latency (s) and status of the next request."""
+        with self.lock:
+            latency = self.random.uniform(*BASE_LATENCY) + self.faults.latency_ms / 1000.0
+            failed = self.random.random() < self.faults.error_rate
+        return latency, 500 if failed else 200
+
+    def record(self, seconds: float, status: int) -> None:
+        self.duration.observe(seconds)
+        self.requests.labels(status=str(status)).inc()
+
+
+def make_handler(app: CheckoutApp) -> type[JSONHandler]:
+    class Handler(JSONHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            path = self.path.split("?", 1)[0]
+            if path == "/checkout":
+                start = time.perf_counter()
+                latency, status = app.plan()
+                time.sleep(latency)
+                payload: dict[str, Any] = {"ok": status == 200, "order": app.random.randint(1000, 9999)}
+                if status != 200:
+                    payload = {"ok": False, "error": "payment backend unavailable (injected)"}
+                self.send_json(payload, status)
+                app.record(time.perf_counter() - start, status)
+            elif path == "/metrics":
+                self.send_text(generate_latest(app.registry).decode(), content_type=CONTENT_TYPE_LATEST)
+            elif path == "/control":
+                self.send_json(vars(app.faults))
+            elif path == "/healthz":
+                self.send_json({"ok": True})
+            else:
+                self.send_json({"error": "not found"}, 404)
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            if self.path != "/control":
+                self.send_json({"error": "not found"}, 404)
+                return
+            try:
+                body = self.read_json()
+                faults = app.set_faults(latency_ms=body.get("latency_ms"), error_rate=body.get("error_rate"))
+            except (ValueError, TypeError, AttributeError) as exc:
+                self.send_json({"error": str(exc)}, 400)
+                return
+            self.send_json(vars(faults))
+
+    return Handler
+
+
+def main() -> None:
+    args = port_args("Checkout demo service").parse_args()
+    app = CheckoutApp()
+    serve(ThreadingHTTPServer((args.host, args.port), make_handler(app)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""A real Kubernetes control plane for the sandbox: etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler and kwok (simulated nodes and pod status), started by ``kwokctl`` with local binaries.
+
+Every binary is built from Go modules by ``make tools``; kwokctl's binary runtime symlinks local paths and
+downloads nothing. Everything binds 127.0.0.1. The kubeconfig is written inside the sandbox's state
+directory — a learner's ``~/.kube/config`` is never touched.
+
+Used in: notebooks 02, 04–10 (deploy cells on the sandbox), ``course sandbox up``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import SandboxError, ToolMissingError
+
+CLUSTER_NAME = "course-sandbox"
+#: binaries kwokctl needs, by its option name
+_BINARIES = {
+    "etcdBinary": "etcd",
+    "kubeApiserverBinary": "kube-apiserver",
+    "kubeControllerManagerBinary": "kube-controller-manager",
+    "kubeSchedulerBinary": "kube-scheduler",
+    "kwokControllerBinary": "kwok",
+    "kubectlBinary": "kubectl",
+}
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    """A running local control plane."""
+
+    name: str
+    workdir: str
+    kubeconfig: str
+    server: str
+    nodes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("name", "workdir", "kubeconfig", "server", "nodes")}
+
+
+def _which(name: str) -> str | None:
+    from .._doctor import find_binary
+
+    return find_binary(name)
+
+
+def missing_binaries() -> list[str]:
+    """Names of the control-plane programs that are not built yet (empty when all are there)."""
+    return [b for b in ("kwokctl", *_BINARIES.values()) if _which(b) is None]
+
+
+def available() -> bool:
+    """True when every control-plane program is built (``make tools``)."""
+    return not missing_binaries()
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    kubectl = _which("kubectl")
+    path = os.environ.get("PATH", "")
+    if kubectl:
+        path = f"{Path(kubectl).parent}{os.pathsep}{path}"
+    return {**os.environ, "KWOK_WORKDIR": str(workdir), "PATH": path}
+
+
+def _kwokctl(workdir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    kwokctl = _which("kwokctl")
+    if kwokctl is None:
+        raise ToolMissingError("kwokctl is not built", hint="run `make tools` (builds it from Go modules)")
+    cmd = [kwokctl, "--name", CLUSTER_NAME, *args]
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, env=_env(workdir), stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise SandboxError(
+            f"kwokctl {args[0]} did not finish within {timeout:.0f} s",
+            hint="see the component logs with `course sandbox status`, or `course sandbox down` and try again",
+            command=" ".join(["kwokctl", *args]),
+        ) from None
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-12:])
+        raise SandboxError(
+            f"kwokctl {' '.join(args[:2])} failed (exit {proc.returncode}):\n{tail}",
+            hint="run `course sandbox down` to clean up, then `course sandbox up` again",
+        )
+    return proc
+
+
+def _config(workdir: Path) -> Path:
+    import yaml
+
+    options: dict[str, Any] = {"runtime": "binary", "bindAddress": "127.0.0.1", "disableQPSLimits": True}
+    for option, name in _BINARIES.items():
+        binary = _which(name)
+        assert binary is not None  # checked by start_control_plane
+        options[option] = binary
+    conf = {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokctlConfiguration",
+        "options": options,
+    }
+    path = workdir / "kwokctl.yaml"
+    path.write_text(yaml.safe_dump(conf, sort_keys=False))
+    return path
+
+
+def start_control_plane(workdir: Path, *, nodes: int = 3, timeout: float = 90) -> ControlPlane:
+    """Create the control plane with ``nodes`` simulated nodes and wait until they are Ready.
+
+    Raises:
+        ToolMissingError: a control-plane program is not built (names them and ``make tools``).
+        SandboxError: kwokctl failed; everything it started is deleted again.
+    """
+    if not 1 <= nodes <= 50:
+        raise SandboxError(f"nodes must be between 1 and 50, got {nodes}", hint="the sandbox simulates 1–50 nodes")
+    missing = missing_binaries()
+    if missing:
+        raise ToolMissingError(
+            f"the sandbox control plane needs {', '.join(missing)}",
+            hint="run `make tools` once (builds them from Go modules into ~/.cache/course-lib/tools)",
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
+    kubeconfig = workdir / "kubeconfig.yaml"
+    conf = _config(workdir)
+    try:
+        _kwokctl(
+            workdir,
+            "create",
+            "cluster",
+            "--config",
+            str(conf),
+            "--kubeconfig",
+            str(kubeconfig),
+            "--wait",
+            f"{int(timeout)}s",
+            "--timeout",
+            f"{int(timeout)}s",
+            timeout=timeout + 30,
+        )
+        _kwokctl(workdir, "scale", "node", "--replicas", str(nodes), timeout=60)
+        server = _server(kubeconfig)
+        _wait_nodes_ready(kubeconfig, nodes, deadline=time.monotonic() + timeout)
+    except BaseException:
+        stop_control_plane(workdir)
+        raise
+    return ControlPlane(CLUSTER_NAME, str(workdir), str(kubeconfig), server, nodes)
+
+
+def _server(kubeconfig: Path) -> str:
+    import yaml
+
+    data = yaml.safe_load(kubeconfig.read_text())
+    server: str = data["clusters"][0]["cluster"]["server"]
+    return server
+
+
+def _wait_nodes_ready(kubeconfig: Path, nodes: int, *, deadline: float) -> None:
+    kubectl = _which("kubectl")
+    assert kubectl
+    last = ""
+    while time.monotonic() < deadline:
+        proc = subprocess.run(
+            [kubectl, "--kubeconfig", str(kubeconfig), "get", "nodes", "-o",
+             "jsonpath={range .items[*]}{.status.conditions[?(@.type=='Ready')].status}{' '}{end}"],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+        last = proc.stdout.strip() or proc.stderr.strip()
+        if proc.returncode == 0 and last.split().count("True") >= nodes:
+            return
+        time.sleep(0.5)
+    raise SandboxError(
+        f"the simulated nodes did not become Ready in time (last: {last[:200]!r})",
+        hint="check `kubectl --kubeconfig <sandbox kubeconfig> get nodes`; then `course sandbox down` and up again",
+    )
+
+
+def stop_control_plane(workdir: Path) -> None:
+    """Delete the control plane (stops every process kwokctl started). Safe to call twice."""
+    if not (workdir / "clusters" / CLUSTER_NAME).exists():
+        return
+    with contextlib.suppress(SandboxError, ToolMissingError):
+        _kwokctl(workdir, "delete", "cluster", timeout=60)
+    shutil.rmtree(workdir / "clusters" / CLUSTER_NAME, ignore_errors=True)
+
+
+def control_plane_healthy(cp: ControlPlane) -> bool:
+    """True when the API server answers ``/readyz``."""
+    kubectl = _which("kubectl")
+    if not kubectl or not Path(cp.kubeconfig).exists():
+        return False
+    proc = subprocess.run(
+        [kubectl, "--kubeconfig", cp.kubeconfig, "get", "--raw", "/readyz"],
+        capture_output=True, text=True, timeout=10,
+    )  # fmt: skip
+    return proc.returncode == 0 and proc.stdout.strip() == "ok"
+
+
+__all__ = [
+    "CLUSTER_NAME",
+    "ControlPlane",
+    "available",
+    "control_plane_healthy",
+    "missing_binaries",
+    "start_control_plane",
+    "stop_control_plane",
+]

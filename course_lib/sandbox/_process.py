@@ -1,0 +1,259 @@
+"""Child processes of the sandbox: binaries, free ports, spawning, readiness and stopping.
+
+Every child runs in its own session (``start_new_session=True``) so that it outlives the notebook kernel
+that started it and can be stopped as a whole process group: SIGTERM → deadline → SIGKILL. A process is
+identified by its pid *and* its start time (``/proc/<pid>/stat``), so a recycled pid is never killed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import PortInUseError, SandboxError, ToolMissingError
+
+#: program → Debian package that provides it.
+DEBIAN_PACKAGES: dict[str, str] = {
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+    "amtool": "prometheus-alertmanager",
+    "prometheus-node-exporter": "prometheus-node-exporter",
+    "prometheus-pushgateway": "prometheus-pushgateway",
+}
+
+# Popen objects of children started by *this* process, so they are reaped (no zombies) when stopped here.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+# Children started by an ``up`` that has not finished: the atexit fallback stops them.
+_STARTING: set[int] = set()
+
+
+def find_binary(name: str) -> str:
+    """Return the path of a sandbox program on ``PATH`` or raise :class:`ToolMissingError`.
+
+    Example:
+        >>> find_binary("promtool")  # doctest: +SKIP
+        '/usr/bin/promtool'
+    """
+    path = shutil.which(name)
+    if path is None:
+        package = DEBIAN_PACKAGES.get(name, name)
+        raise ToolMissingError(
+            f"`{name}` is not installed (Debian package {package!r})",
+            hint=f"run `make setup` (it installs the sandbox's Debian packages) or `sudo apt-get install {package}`",
+            program=name,
+        )
+    return path
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something already listens on ``host:port`` (or the port cannot be bound)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def free_port(host: str = "127.0.0.1", *, exclude: set[int] | None = None) -> int:
+    """Ask the kernel for a free port by binding port 0 (a bind probe)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        if not exclude or port not in exclude:
+            return port
+    raise SandboxError("could not find a free port", hint="close some programs or pass fixed ports")
+
+
+def check_port(service: str, port: int) -> None:
+    """Raise :class:`PortInUseError` when a port requested for ``service`` is taken."""
+    if port_in_use(port):
+        raise PortInUseError(
+            f"port {port} wanted by {service} is already in use",
+            hint=f"stop what listens there (`ss -ltnp 'sport = :{port}'`), run `course sandbox down`, "
+            f"or let the sandbox pick a free port by not fixing one for {service}",
+            service=service,
+            port=port,
+        )
+
+
+def proc_start_time(pid: int) -> int | None:
+    """Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[19])
+
+
+def proc_state(pid: int) -> str | None:
+    """One-letter state of a process (R, S, Z ...), or None when it does not exist."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2 :].split()[0]
+
+
+def is_running(pid: int, start_time: int | None = None) -> bool:
+    """True when ``pid`` exists, is not a zombie, and (if given) started at ``start_time``."""
+    _reap(pid)
+    state = proc_state(pid)
+    if state is None or state in ("Z", "X"):
+        return False
+    return start_time is None or proc_start_time(pid) == start_time
+
+
+def _reap(pid: int) -> None:
+    child = _CHILDREN.get(pid)
+    if child is not None and child.poll() is not None:
+        _CHILDREN.pop(pid, None)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Pids of live (non-zombie) processes in process group ``pgid``."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
+
+
+@dataclass
+class Spawned:
+    """A started child: pid (= process group id), start time, log file."""
+
+    name: str
+    pid: int
+    start_time: int | None
+    log: Path
+
+
+def spawn(
+    name: str, argv: list[str], *, log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Spawned:
+    """Start ``argv`` in its own session with stdout+stderr to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise SandboxError(
+                f"could not start {name}: {exc}", hint="check that the program runs", command=argv[0]
+            ) from None
+    _CHILDREN[proc.pid] = proc
+    _STARTING.add(proc.pid)
+    return Spawned(name=name, pid=proc.pid, start_time=proc_start_time(proc.pid), log=log)
+
+
+def committed(pids: list[int]) -> None:
+    """Mark children as recorded in the state file: the atexit fallback leaves them running."""
+    _STARTING.difference_update(pids)
+
+
+def stop(pid: int, start_time: int | None, *, timeout: float = 5.0) -> bool:
+    """Stop process group ``pid``: SIGTERM, wait up to ``timeout``, then SIGKILL. True if something was stopped."""
+    if not is_running(pid, start_time):
+        _STARTING.discard(pid)
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (is_running(pid) or group_members(pid)):
+        time.sleep(0.05)
+    if is_running(pid) or group_members(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        kill_deadline = time.monotonic() + 2.0
+        while time.monotonic() < kill_deadline and (is_running(pid) or group_members(pid)):
+            time.sleep(0.05)
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=1.0)
+    _STARTING.discard(pid)
+    return True
+
+
+def http_ok(url: str, *, timeout: float = 1.0) -> bool:
+    """True when ``GET url`` answers 2xx within ``timeout`` seconds."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (local URLs only)
+            return 200 <= resp.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` lines of a log file (empty when it does not exist)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_until(check: Callable[[], bool], *, deadline: float, interval: float = 0.05) -> bool:
+    """Poll ``check`` until it is true or the monotonic ``deadline`` passes."""
+    while True:
+        if check():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+@atexit.register
+def _stop_half_started() -> None:  # pragma: no cover - exercised by interpreter exit
+    for pid in list(_STARTING):
+        stop(pid, None, timeout=2.0)
+
+
+__all__ = [
+    "DEBIAN_PACKAGES",
+    "Spawned",
+    "check_port",
+    "committed",
+    "find_binary",
+    "free_port",
+    "group_members",
+    "http_ok",
+    "is_running",
+    "port_in_use",
+    "proc_start_time",
+    "proc_state",
+    "spawn",
+    "stop",
+    "tail",
+    "wait_until",
+]
