@@ -1,0 +1,231 @@
+"""Traffic objects: Traefik IngressRoute / Middleware / TraefikService and Istio VirtualService /
+DestinationRule / PeerAuthentication.
+
+Traefik's CRDs moved from the ``traefik.containo.us`` group to ``traefik.io`` (Traefik v2.10); Traefik v3
+no longer serves the old group. The builders emit ``traefik.io/v1alpha1``. The seed's YAML uses
+``traefik.containo.us/v1alpha1``: that is the legacy spelling, shown in notebooks only as a note.
+
+Example:
+    >>> r = traefik_ingress_route("myapp-secure", namespace="default",
+    ...                           routes=[traefik_route(host="secure.example.com", service="myapp")],
+    ...                           cert_resolver="myresolver")
+    >>> r["spec"]["tls"]
+    {'certResolver': 'myresolver'}
+
+Used in: notebook 04.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from ..errors import ConfigError
+from ._meta import Manifest, check_name, object_meta, resource
+
+TRAEFIK_API_VERSION = "traefik.io/v1alpha1"
+#: The group the seed text uses; Traefik v3 does not serve it any more.
+TRAEFIK_LEGACY_API_VERSION = "traefik.containo.us/v1alpha1"
+ISTIO_NETWORKING_API_VERSION = "networking.istio.io/v1"
+ISTIO_SECURITY_API_VERSION = "security.istio.io/v1"
+
+
+def _port(port: int) -> int:
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise ConfigError(f"port {port!r} is not a TCP port", hint="use a whole number between 1 and 65535")
+    return port
+
+
+def traefik_route(
+    *,
+    host: str,
+    service: str,
+    port: int | None = 80,
+    path_prefix: str | None = None,
+    middlewares: Sequence[str] = (),
+    service_kind: Literal["Service", "TraefikService"] = "Service",
+) -> dict[str, Any]:
+    """One route of an IngressRoute: a ``match`` rule (Host, optional PathPrefix) and its backend.
+
+    ``service_kind="TraefikService"`` points at a weighted TraefikService instead of a Kubernetes Service
+    (no port then).
+
+    Example:
+        >>> traefik_route(host="api.example.com", service="user-service", port=8080, path_prefix="/users")["match"]
+        'Host(`api.example.com`) && PathPrefix(`/users`)'
+    """
+    if not host or "`" in host:
+        raise ConfigError(f"host {host!r} is not a hostname", hint="e.g. host='myapp.example.com'")
+    match = f"Host(`{host}`)"
+    if path_prefix is not None:
+        if not path_prefix.startswith("/"):
+            raise ConfigError(f"path_prefix {path_prefix!r} must start with '/'", hint="e.g. path_prefix='/users'")
+        match += f" && PathPrefix(`{path_prefix}`)"
+    backend: dict[str, Any] = {"name": check_name(service, what="service")}
+    if service_kind == "TraefikService":
+        backend["kind"] = "TraefikService"
+    elif port is not None:
+        backend["port"] = _port(port)
+    route: dict[str, Any] = {"match": match, "kind": "Rule", "services": [backend]}
+    if middlewares:
+        route["middlewares"] = [{"name": check_name(m, what="middleware")} for m in middlewares]
+    return route
+
+
+def traefik_ingress_route(
+    name: str,
+    *,
+    namespace: str,
+    routes: Sequence[Mapping[str, Any]],
+    entry_points: Sequence[str] = ("web",),
+    cert_resolver: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A Traefik IngressRoute; with ``cert_resolver`` Traefik obtains a Let's Encrypt certificate for it.
+
+    Used in: notebook 04.
+    """
+    if not routes:
+        raise ConfigError("an IngressRoute needs at least one route", hint="pass routes=[traefik_route(...)]")
+    spec: dict[str, Any] = {"entryPoints": list(entry_points), "routes": [dict(r) for r in routes]}
+    if cert_resolver:
+        spec["tls"] = {"certResolver": cert_resolver}
+    return resource(
+        TRAEFIK_API_VERSION, "IngressRoute", object_meta(name, namespace=namespace, labels=labels), spec=spec
+    )
+
+
+def traefik_rate_limit(
+    name: str,
+    *,
+    namespace: str,
+    average: int = 100,
+    burst: int = 50,
+    period: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A Traefik Middleware that rate-limits: ``average`` requests per ``period`` (default 1s), ``burst`` extra.
+
+    Example:
+        >>> traefik_rate_limit("api-rate-limit", namespace="default")["spec"]
+        {'rateLimit': {'average': 100, 'burst': 50}}
+
+    Used in: notebook 04.
+    """
+    if average < 0 or burst < 0:
+        raise ConfigError("average and burst must be >= 0", hint="e.g. average=100, burst=50")
+    limit: dict[str, Any] = {"average": average, "burst": burst}
+    if period:
+        limit["period"] = period
+    return resource(
+        TRAEFIK_API_VERSION,
+        "Middleware",
+        object_meta(name, namespace=namespace, labels=labels),
+        spec={"rateLimit": limit},
+    )
+
+
+def traefik_weighted_service(
+    name: str,
+    *,
+    namespace: str,
+    backends: Mapping[str, int],
+    port: int = 80,
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A TraefikService that splits traffic between Kubernetes Services by weight (canary release).
+
+    Args:
+        backends: Service name → weight, e.g. ``{"myapp-v1": 90, "myapp-v2": 10}``.
+
+    Used in: notebook 04.
+    """
+    if not backends or any(w < 0 for w in backends.values()) or sum(backends.values()) == 0:
+        raise ConfigError(
+            f"backends {dict(backends)!r} need at least one positive weight",
+            hint='e.g. backends={"myapp-v1": 90, "myapp-v2": 10}',
+        )
+    services = [
+        {"name": check_name(svc, what="service"), "port": _port(port), "weight": w} for svc, w in backends.items()
+    ]
+    return resource(
+        TRAEFIK_API_VERSION,
+        "TraefikService",
+        object_meta(name, namespace=namespace, labels=labels),
+        spec={"weighted": {"services": services}},
+    )
+
+
+def istio_destination_rule(
+    name: str,
+    *,
+    namespace: str,
+    host: str,
+    subsets: Sequence[str] = ("v1", "v2"),
+    version_label: str = "version",
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """An Istio DestinationRule naming one subset per version label value.
+
+    Used in: notebook 04.
+    """
+    spec = {
+        "host": host,
+        "subsets": [{"name": check_name(s, what="subset"), "labels": {version_label: s}} for s in subsets],
+    }
+    return resource(
+        ISTIO_NETWORKING_API_VERSION,
+        "DestinationRule",
+        object_meta(name, namespace=namespace, labels=labels),
+        spec=spec,
+    )
+
+
+def istio_virtual_service(
+    name: str,
+    *,
+    namespace: str,
+    host: str,
+    weights: Mapping[str, int],
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """An Istio VirtualService that splits HTTP traffic between subsets by weight (they must add up to 100).
+
+    Example:
+        >>> vs = istio_virtual_service("myapp", namespace="shop", host="myapp", weights={"v1": 90, "v2": 10})
+        >>> [r["weight"] for r in vs["spec"]["http"][0]["route"]]
+        [90, 10]
+
+    Used in: notebook 04.
+    """
+    if sum(weights.values()) != 100 or any(w < 0 for w in weights.values()):
+        raise ConfigError(
+            f"weights {dict(weights)!r} add up to {sum(weights.values())}, not 100",
+            hint='Istio needs route weights that sum to 100, e.g. {"v1": 90, "v2": 10}',
+        )
+    route = [{"destination": {"host": host, "subset": subset}, "weight": w} for subset, w in weights.items()]
+    spec = {"hosts": [host], "http": [{"route": route}]}
+    return resource(
+        ISTIO_NETWORKING_API_VERSION, "VirtualService", object_meta(name, namespace=namespace, labels=labels), spec=spec
+    )
+
+
+def istio_peer_authentication(
+    name: str = "default",
+    *,
+    namespace: str,
+    mode: Literal["STRICT", "PERMISSIVE", "DISABLE"] = "STRICT",
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """An Istio PeerAuthentication; ``STRICT`` accepts only mutual-TLS traffic from mesh workloads.
+
+    Used in: notebook 04.
+    """
+    if mode not in ("STRICT", "PERMISSIVE", "DISABLE"):
+        raise ConfigError(f"mode {mode!r} is not an mTLS mode", hint="use STRICT, PERMISSIVE or DISABLE")
+    return resource(
+        ISTIO_SECURITY_API_VERSION,
+        "PeerAuthentication",
+        object_meta(name, namespace=namespace, labels=labels),
+        spec={"mtls": {"mode": mode}},
+    )

@@ -1,0 +1,65 @@
+"""YAML in and out: many manifests as one multi-document stream, and back.
+
+Example:
+    >>> text = to_yaml([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}])
+    >>> from_yaml(text)[0]["kind"]
+    'Namespace'
+
+Used in: notebooks 02, 04, 05, 08, 09 (``print(to_yaml(objects))``) and ``course validate --file``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import ValidationError
+
+
+def to_yaml(objects: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> str:
+    """Dump one manifest or many as a YAML multi-document stream (``---`` between documents).
+
+    Key order is kept as the builders wrote it (apiVersion, kind, metadata, spec ...).
+    """
+    import yaml
+
+    docs = [objects] if isinstance(objects, Mapping) else list(objects)
+    return yaml.safe_dump_all([dict(d) for d in docs], sort_keys=False, default_flow_style=False, width=120)
+
+
+def from_yaml(text: str, *, source: str = "<text>") -> list[dict[str, Any]]:
+    """Parse a YAML multi-document stream into a list of manifests (empty documents are skipped).
+
+    Raises:
+        ValidationError: the text is not YAML, or a document is not a mapping.
+    """
+    import yaml
+
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        raise ValidationError(
+            f"{source} is not valid YAML: {exc}", hint="check indentation and that documents are separated by ---"
+        ) from None
+    result: list[dict[str, Any]] = []
+    for index, doc in enumerate(docs):
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise ValidationError(
+                f"document {index} of {source} is a {type(doc).__name__}, not a Kubernetes object",
+                hint="every YAML document must be a mapping with apiVersion, kind and metadata",
+            )
+        result.append(doc)
+    return result
+
+
+def read_yaml_file(path: str | Path) -> list[dict[str, Any]]:
+    """Read a YAML file (one or many documents) into manifests."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"cannot read {p}: {exc.strerror}", hint="check the path") from None
+    return from_yaml(text, source=str(p))
