@@ -46,6 +46,16 @@ from ._networking import (
     traefik_route,
     traefik_weighted_service,
 )
+from ._observability import (
+    alertmanager_values,
+    checkout_latency_rule,
+    checkout_service_monitor,
+    high_node_cpu_rule,
+    observability_objects,
+    platform_service_monitors,
+    prometheus_rule,
+    service_monitor,
+)
 from ._postgres import (
     SpacesBucket,
     cnpg_cluster,
@@ -61,6 +71,14 @@ from ._versions import OUTDATED, Outdated, outdated_rows
 from ._yaml import from_yaml, read_yaml_file, to_yaml
 
 __all__ = [
+    "alertmanager_values",
+    "checkout_latency_rule",
+    "checkout_service_monitor",
+    "high_node_cpu_rule",
+    "observability_objects",
+    "platform_service_monitors",
+    "prometheus_rule",
+    "service_monitor",
     "CHECKOUT_IMAGE",
     "DEFAULT_KUBE_VERSION",
     "DEFAULT_LABELS",

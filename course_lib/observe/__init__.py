@@ -1,1 +1,57 @@
-"""observe package (see DESIGN.md)."""
+"""Observability clients: Prometheus, Alertmanager and Loki answers as tidy pandas DataFrames.
+
+Example:
+    >>> from course_lib import observe
+    >>> prom = observe.Prometheus(stack.endpoints.prometheus)                       # doctest: +SKIP
+    >>> prom.query_range("sum by (status) (rate(checkout_requests_total[1m]))")   # doctest: +SKIP
+
+Every frame has a UTC ``timestamp`` column, one column per label and a float ``value``; server-side errors
+raise :class:`course_lib.errors.QueryError` carrying the server's own ``error_type`` and ``error``.
+
+Used in: notebook 03.
+"""
+
+from __future__ import annotations
+
+from ._alerts import alertmanager_frame, notifications_frame, prometheus_alerts_frame, rules_frame, timeline_frame
+from ._datadog import DatadogMonitor, api_payloads, parse_hcl, seed_monitors, terraform_hcl
+from ._exercise import ERROR_RATIO_REFERENCE, CheckResult, check_error_ratio
+from ._frames import matrix_frame, streams_frame, vector_frame
+from ._install import KUBE_PROMETHEUS_STACK_VERSION, HelmInstall, kube_prometheus_stack_install
+from ._loki import LOGQL_EXAMPLES, Loki
+from ._prometheus import Alertmanager, Prometheus, latency_quantiles
+from ._time import parse_duration, parse_step, parse_time
+from ._watch import AlertWait, wait_for_alert, wait_for_notification
+
+__all__ = [
+    "ERROR_RATIO_REFERENCE",
+    "KUBE_PROMETHEUS_STACK_VERSION",
+    "LOGQL_EXAMPLES",
+    "Alertmanager",
+    "AlertWait",
+    "CheckResult",
+    "DatadogMonitor",
+    "HelmInstall",
+    "Loki",
+    "Prometheus",
+    "alertmanager_frame",
+    "api_payloads",
+    "check_error_ratio",
+    "kube_prometheus_stack_install",
+    "latency_quantiles",
+    "matrix_frame",
+    "notifications_frame",
+    "parse_duration",
+    "parse_hcl",
+    "parse_step",
+    "parse_time",
+    "prometheus_alerts_frame",
+    "rules_frame",
+    "seed_monitors",
+    "streams_frame",
+    "terraform_hcl",
+    "timeline_frame",
+    "vector_frame",
+    "wait_for_alert",
+    "wait_for_notification",
+]
