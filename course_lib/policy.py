@@ -1,0 +1,901 @@
+"""Security and policy without a cluster: the course's own evaluation of the disallow-root Kyverno rule, a small
+NetworkPolicy evaluator (who may talk to whom), and the pinned charts of part 5.
+
+Two honest limits: :func:`evaluate_policy` implements the subset of Kyverno's ``validate.pattern`` that the
+disallow-root policy uses (nested fields, equality, ``*``/``?`` wildcards) — Kyverno itself is the judge on a
+cluster (:func:`try_on_cluster`); and the NetworkPolicy evaluator follows the Kubernetes API semantics for
+pod and namespace selectors, ports and policy types, but not ``ipBlock`` (which is about addresses outside the
+cluster). On DOKS, Cilium enforces NetworkPolicies for real.
+
+Example:
+    >>> from course_lib import manifests as m
+    >>> verdict = evaluate_policy(m.kyverno_disallow_root(), sample_pods()[0])
+    >>> verdict.admitted, verdict.name
+    (True, 'pod-nonroot')
+
+Used in: notebook 05.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import ClusterError, ConfigError, CourseError
+from .exercises import CheckResult, exercise
+from .gitops import HelmChart
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import plotly.graph_objects as go
+
+Manifest = dict[str, Any]
+
+# ----------------------------------------------------------------------------------------------- charts
+
+#: Kyverno (chart 3.x ships Kyverno 1.(x+10): chart 3.5 is Kyverno 1.15). The seed installed it unpinned.
+KYVERNO_CHART = HelmChart(
+    "kyverno", "kyverno", "kyverno", "https://kyverno.github.io/kyverno/", "kyverno", "3.5.2", "v1.15.2"
+)
+#: Falco with the modern eBPF probe (needs a kernel with BTF; DOKS nodes have one).
+FALCO_CHART = HelmChart(
+    "falco",
+    "falco",
+    "falcosecurity",
+    "https://falcosecurity.github.io/charts",
+    "falco",
+    "9.1.1",
+    "0.44.1",
+    (("driver.kind", "modern_ebpf"), ("tty", "true")),
+)
+#: External Secrets Operator (chart and app versions are the same number).
+ESO_CHART = HelmChart(
+    "external-secrets",
+    "external-secrets",
+    "external-secrets",
+    "https://charts.external-secrets.io",
+    "external-secrets",
+    "2.0.0",
+    "v2.0.0",
+)
+
+
+def charts() -> dict[str, HelmChart]:
+    """The charts of part 5 with their pins.
+
+    Example:
+        >>> sorted(charts())
+        ['external-secrets', 'falco', 'kyverno']
+
+    Used in: notebook 05.
+    """
+    return {"kyverno": KYVERNO_CHART, "falco": FALCO_CHART, "external-secrets": ESO_CHART}
+
+
+def charts_table() -> pd.DataFrame:
+    """Chart, pinned version, application version and namespace, one row per chart."""
+    import pandas as pd
+
+    rows = [
+        {
+            "release": c.release,
+            "chart": f"{c.repo_name}/{c.chart}",
+            "version": c.version,
+            "app": c.app_version,
+            "namespace": c.namespace,
+        }
+        for c in charts().values()
+    ]
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------- Kyverno
+
+_POD_CONTROLLERS = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "Job": ("spec", "template"),
+}
+_ANCHOR_PREFIXES = ("(", "=(", "^(", "X(", "<(", "+(")
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The verdict of a policy on one object.
+
+    Attributes:
+        name: the object's name.
+        kind: its kind.
+        admitted: whether the API server would accept it (always ``True`` under ``Audit``).
+        passed: whether every matching rule's pattern matched.
+        reason: why (the failing rule and path, or that the pattern matched / no rule applies).
+        action: ``Enforce`` or ``Audit`` of the failing rule ('' when it passed).
+    """
+
+    name: str
+    kind: str
+    admitted: bool
+    passed: bool
+    reason: str
+    action: str = ""
+
+
+def _rule_kinds(rule: Mapping[str, Any]) -> set[str]:
+    match = rule.get("match") or {}
+    blocks = [*(match.get("any") or []), *(match.get("all") or [])]
+    if "resources" in match:
+        blocks.append(match)
+    return {k for b in blocks for k in ((b.get("resources") or {}).get("kinds") or [])}
+
+
+def _match_pattern(pattern: Any, value: Any, path: str) -> str | None:
+    """``None`` when ``value`` matches ``pattern``, else a Kyverno-like reason naming the path."""
+    if isinstance(pattern, Mapping):
+        if not isinstance(value, Mapping):
+            return f"{path or '/'}: expected an object"
+        for key, sub in pattern.items():
+            if isinstance(key, str) and key.startswith(_ANCHOR_PREFIXES):
+                raise ConfigError(
+                    f"pattern key {key!r} uses a Kyverno anchor, which the course's evaluator does not implement",
+                    hint="check such policies with Kyverno itself (on a cluster, or with the kyverno CLI)",
+                )
+            here = f"{path}/{key}"
+            if key not in value:
+                return f"{here}: field is missing"
+            reason = _match_pattern(sub, value[key], here)
+            if reason:
+                return reason
+        return None
+    if isinstance(pattern, list):
+        if len(pattern) != 1:
+            raise ConfigError(
+                "list patterns with more than one element are not implemented by the course's evaluator",
+                hint="check such policies with Kyverno itself",
+            )
+        if not isinstance(value, list):
+            return f"{path or '/'}: expected a list"
+        for i, item in enumerate(value):  # every element must match the one pattern element
+            reason = _match_pattern(pattern[0], item, f"{path}/{i}")
+            if reason:
+                return reason
+        return None
+    if isinstance(pattern, str) and isinstance(value, str) and any(c in pattern for c in "*?"):
+        return (
+            None
+            if fnmatch.fnmatchcase(value, pattern)
+            else f"{path}: {json.dumps(value)} does not match {json.dumps(pattern)}"
+        )
+    if isinstance(pattern, bool) or isinstance(value, bool):
+        ok = isinstance(pattern, bool) and isinstance(value, bool) and pattern == value
+    else:
+        ok = pattern == value
+    return None if ok else f"{path}: expected {json.dumps(pattern)}, found {json.dumps(value)}"
+
+
+def _target(obj: Mapping[str, Any], kinds: set[str]) -> Mapping[str, Any] | None:
+    kind = str(obj.get("kind", ""))
+    if kind in kinds:
+        return obj
+    if "Pod" in kinds and kind in _POD_CONTROLLERS:  # Kyverno's auto-generated rules for pod controllers
+        template = (obj.get("spec") or {}).get("template") or {}
+        return {"kind": "Pod", "metadata": template.get("metadata") or {}, "spec": template.get("spec") or {}}
+    if "Pod" in kinds and kind == "CronJob":
+        job = ((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}
+        template = job.get("template") or {}
+        return {"kind": "Pod", "metadata": template.get("metadata") or {}, "spec": template.get("spec") or {}}
+    return None
+
+
+def evaluate_policy(policy: Mapping[str, Any], obj: Mapping[str, Any]) -> Admission:
+    """Evaluate a Kyverno ``ClusterPolicy`` with ``validate.pattern`` rules against one object.
+
+    This is the course's own implementation of the part of Kyverno that the disallow-root policy needs:
+    rules matched by kind (``match.any[].resources.kinds`` or the legacy ``match.resources.kinds``), Kyverno's
+    auto-generated rules for Deployments and other pod controllers, and patterns of nested fields with equal
+    values or ``*``/``?`` wildcards. A missing field fails the pattern, as in Kyverno. The enforce/audit switch
+    is read per rule (``validate.failureAction``) or, for older policies, from ``spec.validationFailureAction``.
+
+    Raises:
+        ConfigError: the policy uses anchors or list patterns (check it with Kyverno itself).
+
+    Used in: notebook 05.
+    """
+    if policy.get("kind") not in ("ClusterPolicy", "Policy"):
+        raise ConfigError(
+            f"expected a Kyverno ClusterPolicy, got kind {policy.get('kind')!r}", hint="pass m.kyverno_disallow_root()"
+        )
+    name = str((obj.get("metadata") or {}).get("name", "?"))
+    kind = str(obj.get("kind", "?"))
+    spec = policy.get("spec") or {}
+    default_action = str(spec.get("validationFailureAction", "Audit"))
+    matched = False
+    for rule in spec.get("rules") or []:
+        validate = rule.get("validate") or {}
+        if "pattern" not in validate:
+            continue
+        target = _target(obj, _rule_kinds(rule))
+        if target is None:
+            continue
+        matched = True
+        prefix = (
+            "/spec/template"
+            if target is not obj and kind != "CronJob"
+            else ("/spec/jobTemplate/spec/template" if target is not obj else "")
+        )
+        failure = _match_pattern(validate["pattern"], target, "")
+        if failure:
+            action = str(validate.get("failureAction", default_action))
+            reason = f"rule {rule.get('name')} failed at {prefix}{failure}"
+            return Admission(name, kind, action == "Audit", False, reason, action)
+    if not matched:
+        return Admission(name, kind, True, True, "no rule of the policy matches this kind")
+    return Admission(name, kind, True, True, "pattern matched")
+
+
+def restrict_registry_policy(
+    registry: str = "registry.digitalocean.com/*", *, name: str = "restrict-image-registries"
+) -> Manifest:
+    """A ClusterPolicy in the same style: every container image must come from ``registry`` (a wildcard).
+
+    Example:
+        >>> restrict_registry_policy()["spec"]["rules"][0]["validate"]["pattern"]
+        {'spec': {'containers': [{'image': 'registry.digitalocean.com/*'}]}}
+
+    Used in: notebook 05.
+    """
+    from .manifests import kyverno_disallow_root
+
+    policy = kyverno_disallow_root(name)
+    rule = policy["spec"]["rules"][0]
+    rule["name"] = "validate-registries"
+    rule["validate"]["message"] = f"Images must come from {registry.rstrip('*')}."
+    rule["validate"]["pattern"] = {"spec": {"containers": [{"image": registry}]}}
+    return policy
+
+
+def _effective_non_root(obj: Mapping[str, Any]) -> str:
+    target = _target(obj, {"Pod"}) or {}
+    spec = target.get("spec") or {}
+    pod_level = (spec.get("securityContext") or {}).get("runAsNonRoot")
+    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    values = [(c.get("securityContext") or {}).get("runAsNonRoot", pod_level) for c in containers]
+    if values and all(v is True for v in values):
+        return "yes"
+    return "no" if not any(v is True for v in values) else "only some containers"
+
+
+def sample_pods(*, namespace: str = "default") -> list[Manifest]:
+    """Pods (and one Deployment) that show where the disallow-root pattern admits and rejects, and its blind spots.
+
+    Used in: notebook 05.
+    """
+    from .manifests import object_meta
+
+    def pod(name: str, pod_sc: dict[str, Any] | None, container_sc: dict[str, Any] | None) -> Manifest:
+        container: dict[str, Any] = {"name": "app", "image": "busybox:1.37", "command": ["sleep", "3600"]}
+        if container_sc is not None:
+            container["securityContext"] = container_sc
+        spec: dict[str, Any] = {"containers": [container]}
+        if pod_sc is not None:
+            spec["securityContext"] = pod_sc
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": object_meta(name, namespace=namespace), "spec": spec}
+
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": object_meta("deploy-root", namespace=namespace),
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "deploy-root"}},
+            "template": {
+                "metadata": {"labels": {"app": "deploy-root"}},
+                "spec": {"containers": [{"name": "app", "image": "busybox:1.37", "command": ["sleep", "3600"]}]},
+            },
+        },
+    }
+    return [
+        pod("pod-nonroot", {"runAsNonRoot": True, "runAsUser": 10001}, None),
+        pod("pod-no-context", None, None),
+        pod("pod-root-explicit", {"runAsNonRoot": False}, None),
+        pod("pod-container-only", None, {"runAsNonRoot": True, "runAsUser": 10001}),
+        pod("pod-container-override", {"runAsNonRoot": True}, {"runAsNonRoot": False, "runAsUser": 0}),
+        deployment,
+    ]
+
+
+def admission_table(
+    policy: Mapping[str, Any], objects: Iterable[Mapping[str, Any]], *, non_root_column: bool = True
+) -> pd.DataFrame:
+    """One row per object: the policy's verdict and reason, and whether every container really runs as non-root.
+
+    The last column (``non_root_column=False`` leaves it out) is what Kubernetes enforces at run time (a container's ``runAsNonRoot`` overrides the
+    pod's); it shows the pattern's blind spots.
+
+    Used in: notebook 05.
+    """
+    import pandas as pd
+
+    rows = []
+    for obj in objects:
+        verdict = evaluate_policy(policy, obj)
+        rows.append(
+            {
+                "object": f"{verdict.kind}/{verdict.name}",
+                "policy says": "admit" if verdict.admitted else "reject",
+                "reason": verdict.reason,
+                "all containers non-root": _effective_non_root(obj),
+            }
+        )
+    columns = ["object", "policy says", "reason", *(["all containers non-root"] if non_root_column else [])]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def try_on_cluster(cluster: Any, objects: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Ask a real API server (with Kyverno's webhook) about each object with a server-side dry run.
+
+    Nothing is stored: ``dryRun=All`` runs admission webhooks and returns their verdict.
+
+    Raises:
+        ClusterError: the cluster is a dry run (there is no webhook to ask).
+
+    Used in: notebook 05 (cluster targets).
+    """
+    import pandas as pd
+
+    if getattr(cluster, "dry_run", True) or getattr(cluster, "_api", None) is None:
+        raise ClusterError(
+            "try_on_cluster needs a real cluster with Kyverno installed",
+            hint="use target='kubeconfig' or 'doks'; on the sandbox use admission_table (the course's evaluation)",
+        )
+    rows = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        try:
+            cluster.apply(dict(obj), dry_run=True)
+            rows.append({"object": f"{obj.get('kind')}/{meta.get('name')}", "Kyverno says": "admit", "message": ""})
+        except CourseError as exc:
+            rows.append(
+                {
+                    "object": f"{obj.get('kind')}/{meta.get('name')}",
+                    "Kyverno says": "reject",
+                    "message": exc.message[:200],
+                }
+            )
+    return pd.DataFrame(rows, columns=["object", "Kyverno says", "message"])
+
+
+# ----------------------------------------------------------------------------------------------- NetworkPolicy
+
+
+@dataclass(frozen=True)
+class PodRef:
+    """A pod as the NetworkPolicy evaluator sees it: name, namespace, labels and named ports.
+
+    Attributes:
+        ports: container port names → numbers; the first one is the pod's main port.
+    """
+
+    name: str
+    namespace: str = "default"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ports: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def main_port(self) -> int:
+        if not self.ports:
+            raise ConfigError(f"pod {self.name} has no ports", hint='give it ports={"http": 80}')
+        return next(iter(self.ports.values()))
+
+    @property
+    def label(self) -> str:
+        return self.name if self.namespace == "default" else f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether ``src`` may open a connection to ``dst`` on a port, and why."""
+
+    src: str
+    dst: str
+    port: int
+    allowed: bool
+    reason: str
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """Kubernetes label-selector semantics: ``matchLabels`` and ``matchExpressions`` (In, NotIn, Exists,
+    DoesNotExist) all must hold; an empty selector matches everything.
+
+    Example:
+        >>> selector_matches({"matchLabels": {"app": "web"}}, {"app": "web", "tier": "1"})
+        True
+    """
+    selector = selector or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), list(expr.get("values") or [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            raise ConfigError(f"unknown selector operator {op!r}", hint="use In, NotIn, Exists or DoesNotExist")
+    return True
+
+
+def _ns_labels(namespace: str, namespaces: Mapping[str, Mapping[str, str]] | None) -> dict[str, str]:
+    labels = dict((namespaces or {}).get(namespace) or {})
+    labels.setdefault("kubernetes.io/metadata.name", namespace)  # set by the API server on every namespace
+    return labels
+
+
+def _policy_types(policy: Mapping[str, Any]) -> list[str]:
+    spec = policy.get("spec") or {}
+    if spec.get("policyTypes"):
+        return list(spec["policyTypes"])
+    return ["Ingress", *(["Egress"] if "egress" in spec else [])]
+
+
+def _pname(policy: Mapping[str, Any]) -> str:
+    return str((policy.get("metadata") or {}).get("name", "?"))
+
+
+def _pns(policy: Mapping[str, Any]) -> str:
+    return str((policy.get("metadata") or {}).get("namespace") or "default")
+
+
+def _selects(policy: Mapping[str, Any], pod: PodRef) -> bool:
+    return _pns(policy) == pod.namespace and selector_matches((policy.get("spec") or {}).get("podSelector"), pod.labels)
+
+
+def _peer_matches(
+    peer: Mapping[str, Any], policy_ns: str, pod: PodRef, namespaces: Mapping[str, Mapping[str, str]] | None
+) -> bool:
+    if "ipBlock" in peer:
+        return False  # ipBlock is for addresses outside the cluster; pod-to-pod traffic is matched by selectors
+    has_pod, has_ns = "podSelector" in peer, "namespaceSelector" in peer
+    if not has_pod and not has_ns:
+        return False
+    if has_ns:
+        if not selector_matches(peer["namespaceSelector"], _ns_labels(pod.namespace, namespaces)):
+            return False
+    elif pod.namespace != policy_ns:  # a podSelector alone means: pods of the policy's own namespace
+        return False
+    return selector_matches(peer.get("podSelector"), pod.labels) if has_pod else True
+
+
+def _port_matches(ports: Sequence[Mapping[str, Any]] | None, port: int, protocol: str, pod: PodRef) -> bool:
+    if not ports:
+        return True
+    for entry in ports:
+        if str(entry.get("protocol", "TCP")) != protocol:
+            continue
+        want = entry.get("port")
+        if want is None:
+            return True
+        number = pod.ports.get(want) if isinstance(want, str) else int(want)
+        if number is None:
+            continue
+        end = int(entry.get("endPort", number))
+        if number <= port <= end:
+            return True
+    return False
+
+
+def _direction(
+    policies: Sequence[Mapping[str, Any]],
+    *,
+    subject: PodRef,
+    peer: PodRef,
+    port: int,
+    protocol: str,
+    kind: str,
+    namespaces: Mapping[str, Mapping[str, str]] | None,
+    port_pod: PodRef,
+) -> tuple[bool, str]:
+    """Does ``subject`` accept (Ingress) / may it send (Egress) this connection? And why."""
+    isolating = [p for p in policies if _selects(p, subject) and kind in _policy_types(p)]
+    if not isolating:
+        return True, ""
+    section, peers_key = ("ingress", "from") if kind == "Ingress" else ("egress", "to")
+    for policy in isolating:
+        for rule in (policy.get("spec") or {}).get(section) or []:
+            peers = rule.get(peers_key)
+            peer_ok = not peers or any(_peer_matches(p, _pns(policy), peer, namespaces) for p in peers)
+            if peer_ok and _port_matches(rule.get("ports"), port, protocol, port_pod):
+                return True, f"{kind.lower()} allowed by {_pname(policy)}"
+    names = ", ".join(sorted({_pname(p) for p in isolating}))
+    where = "ingress" if kind == "Ingress" else "egress"
+    return False, f"{subject.name} {where} isolated by {names}; no rule allows {peer.name} on {protocol}/{port}"
+
+
+def connection(
+    src: PodRef,
+    dst: PodRef,
+    policies: Sequence[Mapping[str, Any]],
+    *,
+    port: int | None = None,
+    protocol: str = "TCP",
+    namespaces: Mapping[str, Mapping[str, str]] | None = None,
+) -> Verdict:
+    """May ``src`` open a connection to ``dst`` on ``port`` (default: ``dst``'s main port)?
+
+    Both ends must agree: the source's egress (if any policy isolates it for Egress) and the destination's
+    ingress (if any policy isolates it for Ingress). Policies add up: one allowing rule is enough.
+
+    Example:
+        >>> web = PodRef("web", labels={"app": "web"}, ports={"http": 80})
+        >>> db = PodRef("db", labels={"app": "db"}, ports={"pg": 5432})
+        >>> from course_lib import manifests as m
+        >>> connection(web, db, [m.network_policy_default_deny()]).allowed
+        False
+
+    Used in: notebook 05.
+    """
+    use_port = dst.main_port if port is None else int(port)
+    for policy in policies:
+        if policy.get("kind") != "NetworkPolicy":
+            raise ConfigError(
+                f"expected NetworkPolicy objects, got {policy.get('kind')!r}", hint="pass only NetworkPolicies"
+            )
+    ok_out, why_out = _direction(
+        policies,
+        subject=src,
+        peer=dst,
+        port=use_port,
+        protocol=protocol,
+        kind="Egress",
+        namespaces=namespaces,
+        port_pod=dst,
+    )
+    ok_in, why_in = _direction(
+        policies,
+        subject=dst,
+        peer=src,
+        port=use_port,
+        protocol=protocol,
+        kind="Ingress",
+        namespaces=namespaces,
+        port_pod=dst,
+    )
+    if not ok_out:
+        return Verdict(src.label, dst.label, use_port, False, why_out)
+    if not ok_in:
+        return Verdict(src.label, dst.label, use_port, False, why_in)
+    why = "; ".join(w for w in (why_out, why_in) if w) or "no policy isolates either pod"
+    return Verdict(src.label, dst.label, use_port, True, why)
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """Who may talk to whom: one :class:`Verdict` per ordered pair of different pods."""
+
+    pods: tuple[str, ...]
+    verdicts: tuple[Verdict, ...]
+
+    def allowed(self, src: str, dst: str) -> bool:
+        return next(v.allowed for v in self.verdicts if v.src == src and v.dst == dst)
+
+    @property
+    def allowed_pairs(self) -> list[str]:
+        """``"src → dst"`` for every allowed connection."""
+        return [f"{v.src} → {v.dst}" for v in self.verdicts if v.allowed]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The matrix: rows are sources, columns destinations; ✅ allowed, ❌ denied, — the pod itself."""
+        import pandas as pd
+
+        table = {dst: {src: "—" for src in self.pods} for dst in self.pods}
+        for v in self.verdicts:
+            table[v.dst][v.src] = "✅" if v.allowed else "❌"
+        frame = pd.DataFrame(table, index=list(self.pods), columns=list(self.pods))
+        frame.index.name = "from \\ to"
+        return frame
+
+    def table(self) -> pd.DataFrame:
+        """One row per pair with the port and the reason."""
+        import pandas as pd
+
+        rows = [
+            {"from": v.src, "to": v.dst, "port": v.port, "allowed": v.allowed, "why": v.reason} for v in self.verdicts
+        ]
+        return pd.DataFrame(rows, columns=["from", "to", "port", "allowed", "why"])
+
+    def figure(self, *, title: str = "Who may open a connection to whom") -> go.Figure:
+        """A small plotly heatmap of the matrix (green allowed, red denied, grey the pod itself)."""
+        import plotly.graph_objects as go
+
+        index = {name: i for i, name in enumerate(self.pods)}
+        z: list[list[float | None]] = [[None] * len(self.pods) for _ in self.pods]
+        text = [["self"] * len(self.pods) for _ in self.pods]
+        for v in self.verdicts:
+            z[index[v.src]][index[v.dst]] = 1.0 if v.allowed else 0.0
+            text[index[v.src]][index[v.dst]] = f"allowed :{v.port}" if v.allowed else "denied"
+        fig = go.Figure(
+            go.Heatmap(
+                z=z,
+                x=list(self.pods),
+                y=list(self.pods),
+                text=text,
+                texttemplate="%{text}",
+                colorscale=[[0, "#f4b6b6"], [1, "#9fd8a4"]],
+                zmin=0,
+                zmax=1,
+                showscale=False,
+                xgap=2,
+                ygap=2,
+            )
+        )
+        fig.update_layout(
+            title=title,
+            height=300,
+            width=520,
+            margin={"l": 110, "r": 20, "t": 50, "b": 40},
+            xaxis_title="to",
+            yaxis_title="from",
+            yaxis_autorange="reversed",
+            template="plotly_white",
+        )
+        return fig
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html()
+
+
+def reachability(
+    pods: Sequence[PodRef],
+    policies: Sequence[Mapping[str, Any]],
+    *,
+    port: int | None = None,
+    protocol: str = "TCP",
+    namespaces: Mapping[str, Mapping[str, str]] | None = None,
+) -> Reachability:
+    """Evaluate every ordered pair of different pods (each destination on its main port unless ``port``).
+
+    Used in: notebook 05.
+    """
+    labels = [p.label for p in pods]
+    if len(set(labels)) != len(labels):
+        raise ConfigError("two pods have the same namespace and name", hint="give every pod its own name")
+    verdicts = tuple(
+        connection(s, d, policies, port=port, protocol=protocol, namespaces=namespaces)
+        for s in pods
+        for d in pods
+        if s is not d
+    )
+    return Reachability(tuple(labels), verdicts)
+
+
+def demo_pods() -> list[PodRef]:
+    """The pods of the NetworkPolicy section: an ingress gateway, a frontend, a backend and a database.
+
+    Used in: notebook 05.
+    """
+    return [
+        PodRef("ingress-gateway", labels={"app": "ingress-gateway"}, ports={"http": 8000}),
+        PodRef("frontend", labels={"app": "frontend"}, ports={"http": 80}),
+        PodRef("backend", labels={"app": "backend"}, ports={"http": 8080, "metrics": 9090}),
+        PodRef("db", labels={"app": "db"}, ports={"postgres": 5432}),
+    ]
+
+
+def allow_egress(
+    name: str, *, app: str, to_app: str, port: int, namespace: str = "default", labels: Mapping[str, str] | None = None
+) -> Manifest:
+    """A NetworkPolicy that lets pods ``app=<app>`` send TCP ``port`` to pods ``app=<to_app>`` (the egress half).
+
+    Used in: notebook 05.
+    """
+    from .manifests import object_meta
+
+    spec = {
+        "podSelector": {"matchLabels": {"app": app}},
+        "policyTypes": ["Egress"],
+        "egress": [
+            {"to": [{"podSelector": {"matchLabels": {"app": to_app}}}], "ports": [{"protocol": "TCP", "port": port}]}
+        ],
+    }
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": object_meta(name, namespace=namespace, labels=labels),
+        "spec": spec,
+    }
+
+
+def secrets_comparison() -> pd.DataFrame:
+    """Sealed Secrets and External Secrets Operator side by side.
+
+    Used in: notebook 05.
+    """
+    import pandas as pd
+
+    rows = [
+        ("What is in Git", "the secret, encrypted (SealedSecret)", "only a reference (ExternalSecret)"),
+        (
+            "Where the value lives",
+            "in the cluster, as a Secret the controller decrypts",
+            "in an external manager (Vault, AWS/GCP/Azure, …)",
+        ),
+        ("Who can decrypt", "only the controller's private key in that cluster", "the manager's access rules decide"),
+        (
+            "Rotation",
+            "re-seal and commit a new SealedSecret",
+            "change it in the manager; ESO refreshes (refreshInterval)",
+        ),
+        ("Many clusters", "seal once per cluster (one key pair each)", "one store, any number of clusters"),
+        ("Extra infrastructure", "none besides the controller", "a secret manager and its credentials"),
+        ("Lose the key", "back up the controller's key, or re-seal everything", "nothing in the cluster to lose"),
+    ]
+    return pd.DataFrame(rows, columns=["", "Sealed Secrets", "External Secrets Operator"])
+
+
+# ----------------------------------------------------------------------------------------------- exercise
+
+_EX_PODS = [
+    *demo_pods(),
+    PodRef("debug", namespace="tools", labels={"app": "frontend"}, ports={"http": 80}),
+]
+
+
+def exercise_world() -> tuple[list[PodRef], list[Manifest]]:
+    """Pods and the policies already in place for the "Your turn" exercise (default deny + allow-frontend).
+
+    Used in: notebook 05.
+    """
+    from .manifests import network_policy_allow_from, network_policy_default_deny
+
+    return list(_EX_PODS), [network_policy_default_deny(), network_policy_allow_from()]
+
+
+def _ingress(pod_src: PodRef, pod_dst: PodRef, policies: Sequence[Mapping[str, Any]], port: int) -> bool:
+    return _direction(
+        policies,
+        subject=pod_dst,
+        peer=pod_src,
+        port=port,
+        protocol="TCP",
+        kind="Ingress",
+        namespaces=None,
+        port_pod=pod_dst,
+    )[0]
+
+
+@exercise("05-backend-policy")
+def check_backend_policy(answer: Any) -> CheckResult:
+    """Part 5: a NetworkPolicy that lets only the frontend reach the backend, on TCP 8080 only."""
+    from .manifests import from_yaml
+
+    name = "05-backend-policy"
+    if isinstance(answer, str):
+        docs = from_yaml(answer, source="your answer")
+        if len(docs) != 1:
+            return CheckResult(
+                name, False, f"the YAML holds {len(docs)} objects; write exactly one NetworkPolicy.", "one document"
+            )
+        answer = docs[0]
+    if not isinstance(answer, Mapping) or answer.get("kind") != "NetworkPolicy":
+        kind = answer.get("kind") if isinstance(answer, Mapping) else type(answer).__name__
+        return CheckResult(
+            name,
+            False,
+            f"the answer is a {kind!r}, not a NetworkPolicy.",
+            "kind: NetworkPolicy, apiVersion: networking.k8s.io/v1",
+        )
+    if answer.get("apiVersion") != "networking.k8s.io/v1":
+        return CheckResult(
+            name,
+            False,
+            f"apiVersion {answer.get('apiVersion')!r} is not the NetworkPolicy API.",
+            "networking.k8s.io/v1",
+        )
+    if _pns(answer) != "default":
+        return CheckResult(
+            name,
+            False,
+            f"the policy is in namespace {_pns(answer)!r}; the backend runs in 'default'.",
+            "a policy only selects pods of its own namespace",
+        )
+    pods, world = exercise_world()
+    by = {p.label: p for p in pods}
+    backend, frontend = by["backend"], by["frontend"]
+    if not _selects(answer, backend):
+        return CheckResult(
+            name,
+            False,
+            "its podSelector does not select the backend pod (labels app=backend).",
+            "spec.podSelector.matchLabels",
+        )
+    others = [p.name for p in pods if p.namespace == "default" and p is not backend and _selects(answer, p)]
+    if others:
+        return CheckResult(
+            name,
+            False,
+            f"its podSelector also selects {', '.join(others)}: the policy would apply to them too.",
+            "select only app=backend",
+        )
+    if "Ingress" not in _policy_types(answer):
+        return CheckResult(
+            name,
+            False,
+            "policyTypes has no Ingress, so it says nothing about traffic into the backend.",
+            "policyTypes: [Ingress]",
+        )
+    combined = [*world, dict(answer)]
+    if not _ingress(frontend, backend, combined, 8080):
+        return CheckResult(
+            name,
+            False,
+            "the frontend still cannot reach the backend on TCP 8080.",
+            "check the from-selector and the port (number 8080 or the name 'http')",
+        )
+    intruders = [
+        p.label for p in pods if p is not backend and p is not frontend and _ingress(p, backend, combined, 8080)
+    ]
+    if intruders:
+        return CheckResult(
+            name,
+            False,
+            f"{intruders[0]} may reach the backend too.",
+            "a namespaceSelector without a podSelector, or an empty from, opens it wider than the frontend"
+            if intruders[0] != "tools/debug"
+            else "a pod labelled app=frontend in another namespace gets in: keep the podSelector alone (same namespace)",
+        )
+    if _ingress(frontend, backend, combined, 9090):
+        return CheckResult(
+            name, False, "the frontend may also reach the backend's metrics port 9090.", "list the port under ports:"
+        )
+    return CheckResult(name, True, "only the frontend reaches the backend, and only on TCP 8080.")
+
+
+def _register() -> None:
+    """Add the objects notebook 05 shows that the manifests registry does not have yet (``course validate``)."""
+    from .manifests import register
+
+    register("05/sample-pods", lambda lb: sample_pods(), replace=True)
+    register("05/restrict-registries", lambda lb: restrict_registry_policy(), replace=True)
+    register(
+        "05/allow-gateway-egress",
+        lambda lb: allow_egress("allow-gateway-egress", app="ingress-gateway", to_app="frontend", port=80, labels=lb),
+        replace=True,
+    )
+
+
+_register()
+
+
+__all__ = [
+    "ESO_CHART",
+    "FALCO_CHART",
+    "KYVERNO_CHART",
+    "Admission",
+    "PodRef",
+    "Reachability",
+    "Verdict",
+    "admission_table",
+    "allow_egress",
+    "charts",
+    "charts_table",
+    "check_backend_policy",
+    "connection",
+    "demo_pods",
+    "evaluate_policy",
+    "exercise_world",
+    "reachability",
+    "restrict_registry_policy",
+    "sample_pods",
+    "secrets_comparison",
+    "selector_matches",
+    "try_on_cluster",
+]
