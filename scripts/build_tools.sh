@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Build the course's external programs from pinned Go sources into a cache outside git.
+#
+#   scripts/build_tools.sh            build every tool in TOOLS (tools/pins.env)
+#   scripts/build_tools.sh helm       build only these tools
+#   scripts/build_tools.sh --list     print name, version and target path of each tool, build nothing
+#
+# A tool that is already built (same pin hash) is skipped. Without Go the script explains and exits 0, so
+# `make tools` never breaks a setup that does not need the tools; course_lib then raises ToolMissingError.
+# Output: ${COURSE_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/course-lib}/tools/<name>-<pin-hash>/bin/<binary>
+# GO_BIN=/path/to/go picks a Go binary (a path that does not exist means "no Go").
+# The pin hash must match course_lib/tools.py:pin_hash (same lines, same order, same wrapper files).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PINS="${COURSE_TOOLS_PINS:-$ROOT/tools/pins.env}"   # override for tests
+WRAPPERS="$(dirname "$PINS")"
+CACHE="${COURSE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/course-lib}"
+
+say() { printf '[tools] %s\n' "$*"; }
+
+[[ -f "$PINS" ]] || { say "missing $PINS"; exit 1; }
+# shellcheck disable=SC1090
+source "$PINS"
+
+prefix_of() { local p="${1^^}"; printf '%s' "${p//-/_}"; }
+var() { local name; name="$(prefix_of "$1")_$2"; printf '%s' "${!name:-}"; }
+
+pin_hash() {  # sha256 of the tool's pin lines (file order) + wrapper go.mod/go.sum, first 12 hex digits
+  local tool="$1" prefix
+  prefix="$(prefix_of "$tool")"
+  {
+    grep -E "^${prefix}_" "$PINS" || true
+    for f in go.mod go.sum; do if [[ -f "$WRAPPERS/$tool/$f" ]]; then cat "$WRAPPERS/$tool/$f"; fi; done
+  } | sha256sum | cut -c1-12
+}
+
+target_dir() { printf '%s/tools/%s-%s' "$CACHE" "$1" "$(pin_hash "$1")"; }
+
+find_go() {
+  if [[ -n "${GO_BIN:-}" ]]; then [[ -x "$GO_BIN" ]] && { printf '%s' "$GO_BIN"; return; }; return 1; fi
+  if command -v go >/dev/null 2>&1; then command -v go; return; fi
+  for g in /usr/local/go/bin/go /usr/lib/go/bin/go "$HOME/go/bin/go"; do
+    [[ -x "$g" ]] && { printf '%s' "$g"; return; }
+  done
+  return 1
+}
+
+build_one() {
+  local tool="$1" version package packages ldflags binaries dir start took
+  version="$(var "$tool" VERSION)"
+  package="$(var "$tool" PACKAGE)"
+  packages="$(var "$tool" PACKAGES)"; packages="${packages:-.}"
+  ldflags="$(var "$tool" LDFLAGS)"
+  local tags; tags="$(var "$tool" TAGS)"
+  local -a tagflag=()
+  [[ -n "$tags" ]] && tagflag=("-tags=$tags")
+  binaries="$(var "$tool" BINARY)"; binaries="${binaries:-$tool}"
+  local -a bins pkgs
+  read -r -a bins <<<"$binaries"
+  read -r -a pkgs <<<"$packages"
+  if [[ -z "$version" ]]; then
+    say "$tool: no $(prefix_of "$tool")_VERSION in tools/pins.env; known tools: $TOOLS"
+    return 2
+  fi
+  dir="$(target_dir "$tool")"
+  local missing=0 b
+  for b in "${bins[@]}"; do [[ -x "$dir/bin/$b" ]] || missing=1; done
+  if [[ $missing -eq 0 ]]; then
+    say "$tool $version: already built ($dir/bin: ${bins[*]}), skipping"
+    return 0
+  fi
+  local tmp="$dir.partial.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp/bin"
+  say "$tool $version: building ${bins[*]} (this can take several minutes on 2 cores) ..."
+  start=$SECONDS
+  if [[ -n "$package" ]]; then
+    local p
+    for p in $package; do  # one or more main packages of the same module
+      GOBIN="$tmp/bin" "$GO" install "${tagflag[@]}" -ldflags="$ldflags" "$p@$version"
+    done
+  elif [[ -f "$WRAPPERS/$tool/go.mod" ]]; then
+    (cd "$WRAPPERS/$tool" && "$GO" build "${tagflag[@]}" -ldflags="$ldflags" -o "$tmp/bin/" "${pkgs[@]}")
+  else
+    say "$tool: neither $(prefix_of "$tool")_PACKAGE nor tools/$tool/go.mod; cannot build"
+    rm -rf "$tmp"; return 2
+  fi
+  # a single program may come out under its package's name: give it the expected one
+  if [[ ${#bins[@]} -eq 1 && ! -x "$tmp/bin/${bins[0]}" ]]; then
+    local built=("$tmp"/bin/*)
+    [[ ${#built[@]} -eq 1 && -x "${built[0]}" ]] && mv "${built[0]}" "$tmp/bin/${bins[0]}"
+  fi
+  for b in "${bins[@]}"; do
+    [[ -x "$tmp/bin/$b" ]] || { say "$tool: the build did not produce $b"; rm -rf "$tmp"; return 1; }
+  done
+  took=$((SECONDS - start))
+  mkdir -p "$(dirname "$dir")"
+  rm -rf "$dir"; mv "$tmp" "$dir"
+  printf '%s\n' "$version" >"$dir/VERSION"
+  for b in "${bins[@]}"; do
+    say "$tool $version: built $b in ${took}s -> $dir/bin/$b ($(du -h "$dir/bin/$b" | cut -f1))"
+  done
+}
+
+main() {
+  local tools=("$@")
+  [[ ${#tools[@]} -gt 0 ]] || read -r -a tools <<<"$TOOLS"
+  if [[ "${tools[0]:-}" == "--list" ]]; then
+    read -r -a tools <<<"$TOOLS"
+    for t in "${tools[@]}"; do
+      local b; b="$(var "$t" BINARY)"; b="${b:-$t}"
+      printf '%-16s %-10s %s/bin/%s\n' "$t" "$(var "$t" VERSION)" "$(target_dir "$t")" "${b%% *}"
+    done
+    return 0
+  fi
+  if ! GO="$(find_go)"; then
+    say "Go is not installed, so nothing was built (${tools[*]})."
+    say "Install Go >= 1.24 (https://go.dev/dl or your package manager), then run \`make tools\` again."
+    say "Notebooks that need these tools explain what is missing; everything else works without them."
+    return 0
+  fi
+  export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" GOFLAGS="${GOFLAGS:--trimpath}" CGO_ENABLED=0
+  say "using $("$GO" version) -> $CACHE/tools"
+  local total=$SECONDS rc=0
+  for t in "${tools[@]}"; do build_one "$t" || rc=$?; done
+  say "done in $((SECONDS - total))s"
+  return $rc
+}
+
+main "$@"
