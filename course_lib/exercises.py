@@ -3,22 +3,43 @@
 Each exercise registers a function that takes the learner's answer and returns a :class:`CheckResult`:
 passed or not, and on a wrong answer a specific message and a hint — never the full solution.
 
+Checks that a domain wrote as plain functions (``provision.check_budget_spec``, ``provision.check_leftover_kinds``,
+``observe.check_error_ratio``) are registered here under ids too, so every exercise is reachable the same way:
+``cl.check(id, answer, **context)``, and listed by :func:`exercises`.
+
+A learner's saved answers can be checked in one go (``course check --part N --answers answers.yaml``). The file maps
+exercise ids to answers, in YAML or JSON; an answer is whatever the notebook's answer cell holds, written as data::
+
+    # answers.yaml
+    00-learners-csv: |
+      learner
+      ada
+      bob
+      cy
+    01-budget-spec: {name: course-ada, size: s-2vcpu-4gb, count: 2}   # or {name, region, node_pools: [{size, count}]}
+    03-error-ratio: sum(rate(checkout_requests_total{status=~"5.."}[5m])) / sum(rate(checkout_requests_total[5m]))
+    04-canary-75-25: {v1: 75, v2: 25}
+    08-recovery-target: "2026-11-25T16:35:00Z"
+    11-leftover-kinds: [load_balancer, volume, snapshot]
+
 Example:
     >>> check("00-learners-csv", "learner\\nada\\nbob\\ncy").passed
     True
 
-Used in: every notebook's "Your turn" section.
+Used in: every notebook's "Your turn" section, ``course check``.
 """
 
 from __future__ import annotations
 
 import csv
 import html
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CourseError
+from .errors import ConfigError, CourseError, SandboxError
 
 CheckFn = Callable[..., "CheckResult"]
 _REGISTRY: dict[str, CheckFn] = {}
@@ -60,17 +81,45 @@ def exercise(name: str) -> Callable[[CheckFn], CheckFn]:
     return register
 
 
-def exercises() -> list[str]:
-    """The ids of every registered exercise."""
+def exercises(*, part: int | None = None) -> list[str]:
+    """The ids of every registered exercise (``NN-name``), optionally only those of one part.
+
+    Example:
+        >>> exercises(part=0)
+        ['00-learners-csv']
+    """
     _load_all()
-    return sorted(_REGISTRY)
+    if part is None:
+        return sorted(_REGISTRY)
+    return sorted(n for n in _REGISTRY if n.startswith(f"{part:02d}-"))
+
+
+def describe(name: str) -> str:
+    """The first line of an exercise's check docstring: what the answer should be."""
+    _load_all()
+    fn = _REGISTRY.get(name)
+    if fn is None:
+        raise ConfigError(f"unknown exercise {name!r}", hint=f"known exercises: {', '.join(sorted(_REGISTRY))}")
+    return (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
 
 
 def _load_all() -> None:
     """Import the modules that register exercises (each domain keeps its own checks)."""
     import importlib
 
-    for module in ("course_lib.provision", "course_lib.observe", "course_lib.manifests", "course_lib.cluster"):
+    for module in (
+        "course_lib.provision",
+        "course_lib.observe",
+        "course_lib.manifests",
+        "course_lib.cluster",
+        "course_lib.postgres",
+        "course_lib.regions",
+        "course_lib.capstone",
+        "course_lib.traffic",
+        "course_lib.charts",
+        "course_lib.gitops",
+        "course_lib.policy",
+    ):
         try:
             importlib.import_module(module)
         except ImportError:  # a domain that is not installed in this checkout
@@ -135,4 +184,219 @@ def _learners_csv(answer: str) -> CheckResult:
     return CheckResult(name, True, f"{len(learners)} learners, every name usable in resource names.")
 
 
-__all__ = ["CheckResult", "check", "exercise", "exercises"]
+# --- Checks written as plain functions in their domain packages, registered under ids ---------------
+
+
+def _as_cluster_spec(answer: Any) -> Any:
+    """A ``ClusterSpec`` from a spec, or from data: ``{name, size, count, ...}`` or ``{name, node_pools: [...]}``."""
+    from .provision import ClusterSpec, NodePool
+
+    if isinstance(answer, ClusterSpec) or not isinstance(answer, Mapping):
+        return answer  # check_budget_spec names the wrong type
+    data = dict(answer)
+    try:
+        if "node_pools" in data:
+            pools = tuple(NodePool(**dict(p)) for p in data.pop("node_pools") or ())
+            return ClusterSpec(node_pools=pools, **data)
+        return ClusterSpec.single_pool(data.pop("name", ""), **data)
+    except TypeError as exc:
+        raise ConfigError(
+            f"cannot build a cluster spec from {sorted(answer)}: {exc}",
+            hint="write {name: course-you, size: s-2vcpu-4gb, count: 2} or {name: ..., node_pools: [{size: ..., count: ...}]}",
+        ) from None
+
+
+@exercise("01-budget-spec")
+def _budget_spec(answer: Any, *, budget_monthly: float = 80.0) -> CheckResult:
+    """Part 1: a ClusterSpec (or its data) with >= 2 nodes of >= 4 GiB that costs at most $80/month with the add-ons."""
+    from .provision import check_budget_spec
+
+    message = check_budget_spec(_as_cluster_spec(answer), budget_monthly=budget_monthly)
+    return CheckResult("01-budget-spec", True, message.removeprefix("✅ "))
+
+
+def _sandbox_prometheus() -> Any:
+    """The running sandbox's Prometheus, or a :class:`SandboxError` that says how to start it."""
+    from .observe import Prometheus
+    from .sandbox import status
+
+    for svc in status().services:
+        if svc.name == "prometheus" and svc.healthy:
+            return Prometheus(svc.url)
+    raise SandboxError(
+        "this check runs your query on a live Prometheus, and no sandbox Prometheus is running",
+        hint="start it with `course sandbox up` (wait a minute for traffic), or pass prom=... / --prometheus URL",
+    )
+
+
+@exercise("03-error-ratio")
+def _error_ratio(answer: Any, *, prom: Any = None, rel_tol: float = 1e-6) -> CheckResult:
+    """Part 3: a PromQL query for the share of checkout requests that failed (5xx) over 5 minutes (needs Prometheus)."""
+    from .observe import check_error_ratio
+
+    if not isinstance(answer, str):
+        return CheckResult(
+            "03-error-ratio",
+            False,
+            f"the answer is a {type(answer).__name__}, not PromQL text.",
+            "write it as a string",
+        )
+    if prom is None:
+        prom = _sandbox_prometheus()
+    elif isinstance(prom, str):
+        from .observe import Prometheus
+
+        prom = Prometheus(prom)
+    result = check_error_ratio(prom, answer, rel_tol=rel_tol)
+    return CheckResult("03-error-ratio", True, result.message)
+
+
+@exercise("11-leftover-kinds")
+def _leftover_kinds(answer: Any) -> CheckResult:
+    """Part 11: the resource kinds that can outlive the cluster (from droplet, load_balancer, volume, snapshot)."""
+    from .provision import check_leftover_kinds
+
+    if not isinstance(answer, str | Sequence | set | frozenset):
+        return CheckResult(
+            "11-leftover-kinds",
+            False,
+            f"the answer is a {type(answer).__name__}, not a list of kinds.",
+            "write a list such as ['volume']",
+        )
+    return CheckResult("11-leftover-kinds", True, check_leftover_kinds(answer).removeprefix("✅ "))
+
+
+# --- A learner's saved answers, checked in one go (``course check``) ------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One exercise in an answers report: ``status`` is ``pass``, ``fail`` or ``missing`` (no answer given)."""
+
+    exercise: str
+    status: str
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class AnswersReport:
+    """The verdicts on a file of answers; ``ok`` only when every selected exercise passed."""
+
+    source: str
+    rows: tuple[AnswerRow, ...]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and all(r.status == "pass" for r in self.rows)
+
+    def counts(self) -> dict[str, int]:
+        out = {"pass": 0, "fail": 0, "missing": 0}
+        for r in self.rows:
+            out[r.status] += 1
+        return out
+
+    def table(self) -> str:
+        """A plain-text pass/fail table (what ``course check`` prints)."""
+        width = max([len("exercise"), *(len(r.exercise) for r in self.rows)])
+        lines = [f"{'exercise':<{width}}  {'result':<7}  message", f"{'-' * width}  {'-' * 7}  {'-' * 40}"]
+        for r in self.rows:
+            lines.append(f"{r.exercise:<{width}}  {r.status.upper():<7}  {r.message}")
+            if r.hint and r.status != "pass":
+                lines.append(f"{'':<{width}}  {'':<7}  hint: {r.hint}")
+        c = self.counts()
+        lines.append(f"\n{c['pass']} passed, {c['fail']} failed, {c['missing']} without an answer ({self.source})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def load_answers(path: str | Path) -> dict[str, Any]:
+    """Read a learner's answers file (YAML or JSON) mapping exercise ids to answers.
+
+    Unknown ids are refused (with the known ids named) before any check runs.
+
+    Example:
+        >>> load_answers("answers.yaml")  # doctest: +SKIP
+        {'00-learners-csv': 'learner\\nada\\nbob\\ncy\\n'}
+    """
+    import yaml
+
+    path = Path(path)
+    how = "a YAML or JSON file mapping exercise ids to answers, e.g. `04-canary-75-25: {v1: 75, v2: 25}`"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read answers file {str(path)!r}: {exc.strerror}", hint=f"give {how}") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"answers file {str(path)!r} is not valid: {first}", hint=f"write {how}") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"answers file {str(path)!r} holds a {type(data).__name__}, not a mapping of exercise ids",
+            hint=f"write {how}",
+        )
+    known = set(exercises())
+    unknown = sorted(str(k) for k in data if str(k) not in known)
+    if unknown:
+        raise ConfigError(
+            f"answers file {str(path)!r} names unknown exercise(s): {', '.join(unknown)}",
+            hint=f"known exercises: {', '.join(sorted(known))}",
+        )
+    return {str(k): v for k, v in data.items()}
+
+
+def _part_of(name: str) -> int | None:
+    return int(name[:2]) if name[:2].isdigit() else None
+
+
+def check_answers(
+    answers: Mapping[str, Any],
+    *,
+    parts: Sequence[int] | None = None,
+    context: Mapping[str, Mapping[str, Any]] | None = None,
+    source: str = "answers",
+) -> AnswersReport:
+    """Run every selected exercise's check on the given answers.
+
+    Args:
+        answers: exercise id -> answer (see :func:`load_answers`).
+        parts: only the exercises of these parts; every exercise of a selected part without an answer is ``missing``.
+            ``None``: exactly the exercises that have an answer.
+        context: exercise id -> extra keyword arguments for its check (e.g. ``{"03-error-ratio": {"prom": url}}``).
+        source: a name for the answers, shown in the table.
+
+    Example:
+        >>> check_answers({"04-canary-75-25": {"v1": 75, "v2": 25}}).ok
+        True
+
+    Used in: ``course check``.
+    """
+    if parts is None:
+        names = sorted(answers)
+    else:
+        names = sorted({n for p in parts for n in exercises(part=p)} | {n for n in answers if _part_of(n) in parts})
+    rows = []
+    for name in names:
+        if name not in answers:
+            rows.append(AnswerRow(name, "missing", "no answer in the file", describe(name)))
+            continue
+        result = check(name, answers[name], **dict((context or {}).get(name, {})))
+        rows.append(AnswerRow(name, "pass" if result.passed else "fail", result.message, result.hint))
+    return AnswersReport(source=source, rows=tuple(rows))
+
+
+__all__ = [
+    "AnswerRow",
+    "AnswersReport",
+    "CheckResult",
+    "check",
+    "check_answers",
+    "describe",
+    "exercise",
+    "exercises",
+    "load_answers",
+]

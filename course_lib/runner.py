@@ -221,6 +221,9 @@ class JobResult:
     failing_cell: int | None = None
     error: str | None = None
     redacted: bool = False
+    html: str | None = None
+    html_seconds: float | None = None
+    html_error: str | None = None
 
 
 @dataclass
@@ -233,6 +236,8 @@ class RunReport:
     seconds: float
     out_dir: str
     results: list[JobResult] = field(default_factory=list)
+    #: the instructor summary (:func:`instructor_summary`): learner x part table, totals, estimated costs
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -284,6 +289,11 @@ def plan_jobs(
     base = dict(params or {})
     _check_params(base, selected)
     rows = read_matrix(matrix) if matrix else [{}]
+    if len(rows) > 1 and any("learner" not in row for row in rows):
+        raise ConfigError(
+            "the matrix file has several rows but no `learner` column",
+            hint="add a `learner` column: it names each learner's folder and makes their resource names unique",
+        )
     for row in rows:
         _check_params(row, selected)
     run_id = run_id or f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{new_run_id()}"
@@ -309,8 +319,12 @@ def scrub_notebook_file(path: Path) -> bool:
     return False
 
 
-def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900) -> JobResult:
-    """Execute one job with papermill; never raises for a failing notebook (the result says so)."""
+def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900, html: bool = False) -> JobResult:
+    """Execute one job with papermill; never raises for a failing notebook (the result says so).
+
+    With ``html=True`` the executed notebook (even a failed one, up to where it stopped) is also written as a
+    self-contained HTML file next to it, plots included (:func:`course_lib.export.export_html`).
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -333,6 +347,15 @@ def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900) -> Jo
     except Exception as exc:  # kernel died, timeout, unreadable notebook ...
         status, error = "failed", f"{type(exc).__name__}: {exc}"
     redacted = job.output.exists() and scrub_notebook_file(job.output)
+    html_path, html_seconds, html_error = None, None, None
+    if html and job.output.exists():
+        from .export import export_html
+
+        try:
+            exported = export_html(job.output)
+            html_path, html_seconds = str(exported.path), exported.seconds
+        except Exception as exc:  # an export problem must not hide the notebook's own result
+            html_error = redact(f"{type(exc).__name__}: {exc}")
     return JobResult(
         notebook=job.part.path.name,
         part=job.part.number,
@@ -344,6 +367,9 @@ def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900) -> Jo
         failing_cell=cell,
         error=redact(error) if error else None,
         redacted=redacted,
+        html=html_path,
+        html_seconds=html_seconds,
+        html_error=html_error,
     )
 
 
@@ -357,6 +383,7 @@ def run_parts(
     jobs: int = 1,
     progress: bool = True,
     notebooks: Path | None = None,
+    html: bool = True,
 ) -> RunReport:
     """Run course notebooks and write ``report.json`` / ``report.html`` next to the outputs.
 
@@ -367,10 +394,14 @@ def run_parts(
         matrix: a CSV with one row per learner; its columns become parameters.
         out: the folder that receives ``<run-id>/``.
         jobs: notebooks executed in parallel.
+        html: also write each executed notebook as HTML with its plots (offline), linked from report.html.
+
+    With a matrix, report.html and report.json also hold an instructor summary: a learner x part table
+    (status, seconds), per-learner totals and, on ``doks``, each learner's estimated cost.
 
     Example:
         >>> report = run_parts("0", out="/tmp/runs")  # doctest: +SKIP
-        >>> report.ok
+        >>> report.ok  # doctest: +SKIP
         True
 
     Used in: notebook 00, ``course run``.
@@ -391,11 +422,11 @@ def run_parts(
         if jobs == 1:
             for job in planned:
                 bar.set_postfix_str(job.output.name)
-                results.append(execute(job))
+                results.append(execute(job, html=html))
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures: list[Future[JobResult]] = [pool.submit(execute, job) for job in planned]
+                futures: list[Future[JobResult]] = [pool.submit(execute, job, html=html) for job in planned]
                 for fut in futures:
                     results.append(fut.result())
                     bar.update()
@@ -408,9 +439,92 @@ def run_parts(
         seconds=round(time.perf_counter() - t0, 2),
         out_dir=str(run_dir),
         results=results,
+        summary=instructor_summary(results, target=target, learner_params=_learner_params(planned)),
     )
     write_report(report, run_dir)
     return report
+
+
+def _learner_params(planned: Sequence[Job]) -> dict[str, dict[str, Any]]:
+    """Every parameter each learner's notebooks received (the union over their parts)."""
+    out: dict[str, dict[str, Any]] = {}
+    for job in planned:
+        out.setdefault(job.learner, {}).update(job.parameters)
+    return out
+
+
+def learner_cost(params: Mapping[str, Any], *, seconds: float) -> dict[str, Any]:
+    """The estimated DigitalOcean cost of one learner's cluster, from the parameters their notebooks got.
+
+    The cluster is the one notebook 01 builds (``Settings.resource_name("cluster")``, ``node_size``,
+    ``node_count``, ``region``, ``ha``, with the course's load balancers and volumes), priced with the dated
+    offline snapshot; ``run`` is the hourly price times the time the learner's notebooks ran.
+
+    Example:
+        >>> learner_cost({"learner": "ada", "node_count": 2}, seconds=3600)["cluster"]
+        'course-ada-cluster'
+    """
+    from .config import Settings
+    from .errors import CourseError
+    from .provision import ClusterSpec, estimate_cost, snapshot_options
+
+    try:
+        settings = Settings(learner=str(params.get("learner") or "learner"))
+        spec = ClusterSpec.single_pool(
+            settings.resource_name("cluster"),
+            region=str(params.get("region", "nyc1")),
+            size=str(params.get("node_size", "s-2vcpu-4gb")),
+            count=int(params.get("node_count", 2)),
+            ha=bool(params.get("ha", False)),
+        )
+        options = snapshot_options()
+        estimate = estimate_cost(spec.validate(options), options=options)
+    except (CourseError, TypeError, ValueError) as exc:
+        message = exc.message if isinstance(exc, CourseError) else str(exc)
+        return {"cluster": None, "hourly": None, "run": None, "text": f"n/a ({message})"}
+    run = estimate.hourly * seconds / 3600
+    return {
+        "cluster": spec.name,
+        "hourly": round(estimate.hourly, 4),
+        "run": round(run, 2),
+        "text": f"{run:.2f}",
+        "prices": f"snapshot {estimate.snapshot_date}" if estimate.snapshot_date else estimate.source,
+    }
+
+
+def instructor_summary(
+    results: Sequence[JobResult], *, target: str, learner_params: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A learner x part table (status and seconds per cell), per-learner totals and estimated costs.
+
+    Costs are estimated only for ``target="doks"`` (:func:`learner_cost`); elsewhere nothing is billed and
+    the cost reads ``0.00 (sandbox)`` (or ``(kubeconfig)``: your own cluster, priced by whoever runs it).
+
+    Used in: report.html / report.json of ``course run``.
+    """
+    parts = sorted({r.part for r in results})
+    learners = list(dict.fromkeys(r.learner for r in results))
+    rows = []
+    for learner in learners:
+        mine = [r for r in results if r.learner == learner]
+        seconds = round(sum(r.seconds for r in mine), 2)
+        cells = {str(r.part): {"status": r.status, "seconds": r.seconds} for r in mine}
+        if target == "doks":
+            cost = learner_cost((learner_params or {}).get(learner, {"learner": learner or "learner"}), seconds=seconds)
+        else:
+            note = "sandbox" if target == "sandbox" else f"{target}: a cluster the course did not create"
+            cost = {"cluster": None, "hourly": 0.0, "run": 0.0, "text": f"0.00 ({note})"}
+        rows.append(
+            {
+                "learner": learner,
+                "parts": cells,
+                "passed": sum(r.status == "ok" for r in mine),
+                "failed": sum(r.status != "ok" for r in mine),
+                "seconds": seconds,
+                "cost": cost,
+            }
+        )
+    return {"target": target, "parts": parts, "learners": rows}
 
 
 def write_report(report: RunReport, run_dir: Path) -> None:
@@ -423,21 +537,47 @@ _REPORT_TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Course run {{ r.run_id }}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1b1f24; }
-table { border-collapse: collapse; } td, th { border: 1px solid #d0d7de; padding: .35rem .6rem; text-align: left; }
+table { border-collapse: collapse; margin-bottom: 1.5rem; }
+td, th { border: 1px solid #d0d7de; padding: .35rem .6rem; text-align: left; }
 th { background: #f6f8fa; } .ok { color: #1a7f37; font-weight: 600; } .failed { color: #cf222e; font-weight: 600; }
-code { font-size: .85em; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; } code { font-size: .85em; }
 </style></head><body>
 <h1>Course run <code>{{ r.run_id }}</code></h1>
 <p>Target <b>{{ r.target }}</b> · started {{ r.started }} · {{ "%.1f"|format(r.seconds) }} s ·
 {{ r.results|selectattr("status", "equalto", "ok")|list|length }} of {{ r.results|length }} notebooks passed</p>
-<table><thead><tr><th>Learner</th><th>Part</th><th>Notebook</th><th>Status</th><th>Seconds</th>
-<th>Parameters</th><th>Failing cell</th><th>Error</th></tr></thead><tbody>
+{% if s.learners %}
+<h2>Instructor summary</h2>
+<table id="summary"><thead><tr><th>Learner</th>
+{% for p in s.parts %}<th>Part {{ p }}</th>{% endfor %}
+<th>Passed</th><th>Failed</th><th>Seconds</th><th>Estimated cost (USD)</th></tr></thead><tbody>
+{% for l in s.learners %}<tr><td>{{ l.learner or "—" }}</td>
+{% for p in s.parts %}{% set c = l.parts.get(p|string) %}<td class="{{ c.status if c else '' }}">
+{%- if c %}{{ c.status }} · {{ "%.1f"|format(c.seconds) }} s{% else %}—{% endif %}</td>{% endfor %}
+<td class="num">{{ l.passed }}</td><td class="num">{{ l.failed }}</td><td class="num">{{ "%.1f"|format(l.seconds) }}</td>
+<td class="num" title="{{ l.cost.cluster or '' }}">{{ l.cost.text }}{% if l.cost.hourly %} ({{ "%.4f"|format(l.cost.hourly) }}/h,
+{{ l.cost.prices }}){% endif %}</td></tr>
+{% endfor %}</tbody></table>
+{% endif %}
+<h2>Notebooks</h2>
+<table id="results"><thead><tr><th>Learner</th><th>Part</th><th>Notebook</th><th>Readable</th><th>Status</th>
+<th>Seconds</th><th>Parameters</th><th>Failing cell</th><th>Error</th></tr></thead><tbody>
 {% for x in r.results %}<tr><td>{{ x.learner or "—" }}</td><td>{{ x.part }}</td>
-<td><a href="{{ x.link }}">{{ x.notebook }}</a></td><td class="{{ x.status }}">{{ x.status }}</td>
-<td>{{ "%.1f"|format(x.seconds) }}</td><td><code>{{ x.params }}</code></td>
+<td><a href="{{ x.link }}">{{ x.notebook }}</a></td>
+<td>{% if x.html_link %}<a class="html-export" href="{{ x.html_link }}">HTML</a>{% elif x.html_error %}<span title="{{ x.html_error }}">export failed</span>{% endif %}</td>
+<td class="{{ x.status }}">{{ x.status }}</td>
+<td class="num">{{ "%.1f"|format(x.seconds) }}</td><td><code>{{ x.params }}</code></td>
 <td>{{ x.failing_cell if x.failing_cell is not none else "" }}</td><td>{{ x.error or "" }}</td></tr>
 {% endfor %}</tbody></table></body></html>
 """
+
+
+def _relative(path: str | None, base: str) -> str | None:
+    if not path:
+        return None
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:
+        return path
 
 
 def render_report_html(report: RunReport) -> str:
@@ -446,13 +586,16 @@ def render_report_html(report: RunReport) -> str:
     env = jinja2.Environment(autoescape=True)
     rows = []
     for x in report.results:
-        try:
-            link = os.path.relpath(x.output, report.out_dir)
-        except ValueError:
-            link = x.output
-        rows.append({**asdict(x), "link": link, "params": ", ".join(f"{k}={v}" for k, v in x.parameters.items())})
+        rows.append(
+            {
+                **asdict(x),
+                "link": _relative(x.output, report.out_dir),
+                "html_link": _relative(x.html, report.out_dir),
+                "params": ", ".join(f"{k}={v}" for k, v in x.parameters.items()),
+            }
+        )
     view = {**asdict(report), "results": rows}
-    return env.from_string(_REPORT_TEMPLATE).render(r=view)
+    return env.from_string(_REPORT_TEMPLATE).render(r=view, s=report.summary or {})
 
 
 # --- building the committed notebooks from their jupytext sources -------------------------------
@@ -549,6 +692,8 @@ __all__ = [
     "Part",
     "RunReport",
     "build_notebooks",
+    "instructor_summary",
+    "learner_cost",
     "list_parts",
     "parse_parts",
     "parts_table",

@@ -31,3 +31,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop whatever the tests and the notebooks they ran started in this session's state dir."""
+    from course_lib.config import state_dir
+
+    if not str(state_dir()).startswith(os.environ.get("TMPDIR", "/tmp")):
+        return  # never touch a learner's own sandbox
+    from course_lib import sandbox
+    from course_lib.sandbox import _controlplane
+
+    sandbox.down()
+    _controlplane.cluster_down()

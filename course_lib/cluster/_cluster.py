@@ -476,6 +476,36 @@ class Cluster:
             raise status_error(404, None, action="get", obj=str(ref))
         return live
 
+    def list(
+        self,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        selector: str | None = None,
+        api_version: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Live objects of one kind (``kubectl get KIND [-n NS] [-l SELECTOR]``), sorted by name.
+
+        In dry-run mode: the objects of that kind this session applied (``selector`` is ignored there).
+
+        Example:
+            >>> cluster.list("Pod", namespace="shop", selector="app=checkout")  # doctest: +SKIP
+        """
+        if self._api is None:
+            found = [
+                obj
+                for (_, k, ns, _n), obj in self._applied.items()
+                if k == kind and (namespace is None or ns == namespace)
+            ]
+            return sorted(found, key=lambda o: o["metadata"]["name"])
+        resource = self._resource(api_version or _default_api_version(kind), kind)
+        try:
+            result = resource.get(namespace=namespace if resource.namespaced else None, label_selector=selector)
+        except Exception as exc:
+            raise self._convert(exc, "list", kind) from None
+        items = [item.to_dict() for item in result.items]
+        return sorted(items, key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"]))
+
     def server_version(self) -> str:
         """The API server's ``gitVersion`` (e.g. ``v1.33.1``), or ``"dry-run"``."""
         if self._api is None:

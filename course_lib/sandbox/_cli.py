@@ -15,14 +15,34 @@ def sandbox() -> None:
 @sandbox.command()
 @click.option("--backfill-hours", type=float, default=0.0, show_default=True, help="Hours of simulated history.")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Start-up deadline in seconds.")
-def up(backfill_hours: float, timeout: float) -> None:
+@click.option(
+    "--cluster/--no-cluster",
+    default=True,
+    show_default=True,
+    help="Also start the Kubernetes control plane (when `make tools` has built it).",
+)
+@click.option("--nodes", type=int, default=3, show_default=True, help="Simulated nodes of the control plane.")
+def up(backfill_hours: float, timeout: float, cluster: bool, nodes: int) -> None:
     """Start the sandbox (or reuse a healthy one) and print its endpoints."""
+    from . import _controlplane as cp
     from ._stack import up as _up
 
     stack = _up(timeout=timeout, backfill_hours=backfill_hours)
     click.echo("Reusing the running sandbox." if stack.reused else "Sandbox started.")
     for name, url in vars(stack.endpoints).items():
-        click.echo(f"  {name:<14} {url}")
+        if url:
+            click.echo(f"  {name:<14} {url}")
+    if not cluster:
+        return
+    if not cp.available():
+        click.echo(
+            f"Kubernetes control plane: not built ({', '.join(cp.missing_binaries())}); run `make tools`. "
+            "Until then deploy cells run as dry runs."
+        )
+        return
+    plane = cp.cluster_up(nodes=nodes)
+    click.echo(f"  {'kubernetes':<14} {plane.server}  ({plane.nodes} simulated nodes)")
+    click.echo(f"  {'kubeconfig':<14} {plane.kubeconfig}")
 
 
 @sandbox.command()
@@ -38,10 +58,21 @@ def down() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(as_json: bool) -> None:
     """Print each service's pid, URL and health; exit 1 when the stack is not healthy."""
+    from ._controlplane import cluster_status
     from ._stack import as_dict
     from ._stack import status as _status
 
     st = _status()
-    click.echo(json.dumps(as_dict(st), indent=2) if as_json else st.table())
-    if not st.healthy:
+    plane = cluster_status()
+    if as_json:
+        click.echo(json.dumps({**as_dict(st), "control_plane": plane}, indent=2))
+    else:
+        click.echo(st.table())
+        if plane["recorded"]:
+            health = "healthy" if plane["healthy"] else "NOT HEALTHY"
+            click.echo(f"kubernetes     {plane['server']}  {plane['nodes']} nodes  {health}")
+            click.echo(f"kubeconfig     {plane['kubeconfig']}")
+        else:
+            click.echo("kubernetes     not running" + ("" if plane["available"] else " (not built: `make tools`)"))
+    if not st.healthy or (plane["recorded"] and not plane["healthy"]):
         raise click.exceptions.Exit(1)

@@ -50,9 +50,12 @@ class ControlPlane:
 
 
 def _which(name: str) -> str | None:
-    from .._doctor import find_binary
+    from .. import tools
 
-    return find_binary(name)
+    try:
+        return str(tools.which(name))
+    except ToolMissingError:
+        return None
 
 
 def missing_binaries() -> list[str]:

@@ -710,14 +710,18 @@ def status() -> StackStatus:
 
 
 def down(*, timeout: float = 5.0) -> tuple[str, ...]:
-    """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL) and delete its files.
+    """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), the sandbox's Kubernetes
+    control plane if one runs, and delete their files.
 
     Safe to call when nothing runs; also stops children of a crashed kernel. Returns the names stopped.
 
     Used in: notebook 03 (Cost & cleanup) and ``course sandbox down``.
     """
+    from ._controlplane import cluster_down
+
     with _locked():
-        return _stop_recorded(_read_state(), timeout=timeout)
+        stopped = _stop_recorded(_read_state(), timeout=timeout)
+    return (*stopped, "control-plane") if cluster_down() else stopped
 
 
 def as_dict(status_: StackStatus) -> dict[str, Any]:

@@ -1,0 +1,229 @@
+"""Readable, offline HTML exports of executed notebooks, with their plotly figures drawn.
+
+The notebooks store plotly figures as the ``application/vnd.plotly.v1+json`` mime type (``course_lib.session``
+sets that renderer, which JupyterLab draws natively). nbconvert's HTML exporter does not know that type, so a
+plain ``jupyter nbconvert --to html`` shows no plot. :class:`PlotlyPreprocessor` turns each such output into a
+``<div>`` plus a ``Plotly.newPlot`` call, and :func:`export_html` writes one self-contained file that embeds the
+installed plotly package's own ``plotly.min.js`` exactly once (only when there is a figure), loads nothing from
+the network (no require.js, MathJax, mermaid or widget manager from a CDN), and therefore opens offline.
+
+Example:
+    >>> from course_lib.export import export_html
+    >>> result = export_html("runs/20261126-0800-abc123/03_observability.ipynb")  # doctest: +SKIP
+    >>> result.figures  # doctest: +SKIP
+    5
+
+Used in: ``course run`` (an HTML file next to every executed notebook, linked from report.html) and
+``course export``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, RunError, redact
+
+#: The mime type plotly's ``plotly_mimetype`` renderer writes into notebooks.
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+_TEMPLATE_NAME = "course_export.html.j2"
+# Extends nbconvert's "lab" page and removes everything it would fetch from a CDN; adds plotly.js once.
+_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}
+{%- if resources.course_plotly_js -%}
+<script type="text/javascript">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>
+<script type="text/javascript" id="course-plotly-js">{{ resources.course_plotly_js }}</script>
+{%- endif -%}
+{%- endblock html_head_js -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """One written HTML file.
+
+    Attributes:
+        path: the HTML file.
+        notebook: the notebook it was made from.
+        figures: plotly figures drawn in it (plotly.js is embedded only when this is > 0).
+        seconds: how long the export took.
+        size_bytes: size of the HTML file.
+    """
+
+    path: Path
+    notebook: Path
+    figures: int
+    seconds: float
+    size_bytes: int
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.figures} figure(s), {self.size_bytes / 1e6:.1f} MB, {self.seconds:.2f} s)"
+
+
+def plotly_js() -> str:
+    """The ``plotly.min.js`` bundled with the installed plotly package (the same version that made the figures)."""
+    try:
+        from plotly.offline import get_plotlyjs
+    except ImportError:  # pragma: no cover - plotly is a dependency
+        raise RunError("plotly is not installed", hint="pip install plotly (it is a course dependency)") from None
+    return get_plotlyjs().replace("</script", "<\\/script")
+
+
+def _script_json(value: Any) -> str:
+    """JSON that is safe inside a ``<script>`` element (no ``</script>`` can end it early)."""
+    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def figure_html(figure: dict[str, Any], div_id: str) -> str:
+    """The ``<div>`` and ``Plotly.newPlot`` call that draw one figure (plotly.js must be on the page)."""
+    layout = figure.get("layout") or {}
+    height = layout.get("height") if isinstance(layout.get("height"), int | float) else 450
+    config = {"responsive": True, "displaylogo": False, **(figure.get("config") or {})}
+    return (
+        f'<div id="{div_id}" class="plotly-graph-div course-plotly" style="height:{height}px; width:100%;"></div>\n'
+        '<script type="text/javascript">\n'
+        f'Plotly.newPlot("{div_id}", {_script_json(figure.get("data") or [])}, {_script_json(layout)}, '
+        f"{_script_json(config)});\n"
+        "</script>"
+    )
+
+
+def _preprocessor_class() -> type:
+    from nbconvert.preprocessors import Preprocessor
+
+    class PlotlyPreprocessor(Preprocessor):  # type: ignore[misc]
+        """Replace every plotly JSON output with HTML that draws it, and count them in ``resources``."""
+
+        def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+            resources["course_figures"] = 0
+            prefix = resources.get("course_id_prefix", "fig")
+            for cell in nb.cells:
+                for output in cell.get("outputs", []):
+                    data = (
+                        output.get("data") if output.get("output_type") in ("display_data", "execute_result") else None
+                    )
+                    if not data or PLOTLY_MIME not in data:
+                        continue
+                    figure = data[PLOTLY_MIME]
+                    if isinstance(figure, str):  # some writers store it as a JSON string
+                        figure = json.loads(figure)
+                    resources["course_figures"] += 1
+                    div_id = f"{prefix}-{resources['course_figures']}"
+                    output["data"] = {"text/html": figure_html(figure, div_id)}
+            return nb, resources
+
+    return PlotlyPreprocessor
+
+
+def _nbconvert_data_dir() -> list[str]:
+    """The ``share/jupyter/nbconvert/templates`` folder of the installed nbconvert, wherever it was installed.
+
+    nbconvert looks for its templates in the Jupyter data paths of the running Python; when nbconvert comes from
+    another prefix (``pip --user``, a venv that borrows a parent's packages) they are not there.
+    """
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution("nbconvert")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - nbconvert is a dependency
+        return []
+    for file in dist.files or ():
+        if str(file).replace("\\", "/").endswith("nbconvert/templates/lab/index.html.j2"):
+            return [str(Path(str(dist.locate_file(file))).resolve().parents[1])]
+    return []
+
+
+def notebook_html(nb: Any, *, title: str = "", id_prefix: str = "course-fig") -> tuple[str, int]:
+    """Render an nbformat notebook to self-contained HTML; returns ``(html, number_of_figures)``."""
+    import jinja2
+    from nbconvert import HTMLExporter
+
+    nb = nb.copy() if hasattr(nb, "copy") else nb
+    nb.metadata.pop("widgets", None)  # the widget manager would come from a CDN; widgets need a kernel anyway
+    templates = _nbconvert_data_dir()
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file=_TEMPLATE_NAME,
+        extra_loaders=[jinja2.DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
+        extra_template_basedirs=templates,  # finds "lab" and its base templates by name
+        extra_template_paths=templates,  # resolves {% extends 'base/...' %} inside them
+        exclude_anchor_links=True,
+    )
+    counter = _preprocessor_class()()
+    nb, counted = counter.preprocess(nb, {"course_id_prefix": id_prefix})
+    figures = int(counted["course_figures"])
+    resources: dict[str, Any] = {"metadata": {"name": title or "notebook"}}
+    if figures:
+        resources["course_plotly_js"] = plotly_js()
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body, figures
+
+
+def export_html(notebook: str | Path, *, output: str | Path | None = None) -> ExportResult:
+    """Write an executed notebook as one HTML file that shows its outputs and plots offline.
+
+    Args:
+        notebook: an ``.ipynb`` file (executed, with outputs).
+        output: the HTML file to write; default: next to the notebook, with ``.html``.
+
+    Returns:
+        An :class:`ExportResult` with the path, the number of figures and the time taken.
+
+    Raises:
+        ConfigError: the notebook does not exist or is not a notebook (nothing is written).
+
+    Example:
+        >>> export_html("notebooks/03_observability.ipynb", output="/tmp/03.html").figures  # doctest: +SKIP
+        6
+
+    Used in: ``course run`` (``--html``, the default) and ``course export``.
+    """
+    import nbformat
+
+    start = time.perf_counter()
+    src = Path(notebook)
+    if src.suffix != ".ipynb" or not src.is_file():
+        raise ConfigError(
+            f"{str(src)!r} is not a notebook file",
+            hint="give an executed .ipynb, e.g. runs/<run-id>/00_welcome_and_setup.ipynb",
+        )
+    try:
+        nb = nbformat.read(src, as_version=4)
+    except Exception as exc:  # nbformat raises several types for unreadable JSON
+        raise ConfigError(
+            f"cannot read notebook {str(src)!r}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+            hint="is it a Jupyter notebook (.ipynb JSON)? Re-run it with `course run` if it was cut short",
+        ) from None
+    dest = Path(output) if output else src.with_suffix(".html")
+    if dest.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"output {str(dest)!r} should end in .html", hint="e.g. -o 03_observability.html")
+    title = next(
+        (
+            line[2:].strip()
+            for cell in nb.cells
+            if cell.cell_type == "markdown"
+            for line in cell.source.splitlines()
+            if line.startswith("# ")
+        ),
+        src.stem,
+    )
+    body, figures = notebook_html(nb, title=title, id_prefix=f"fig-{src.stem}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(redact(body), encoding="utf-8")
+    return ExportResult(
+        path=dest,
+        notebook=src,
+        figures=figures,
+        seconds=round(time.perf_counter() - start, 3),
+        size_bytes=dest.stat().st_size,
+    )
+
+
+__all__ = ["PLOTLY_MIME", "ExportResult", "export_html", "figure_html", "notebook_html", "plotly_js"]
