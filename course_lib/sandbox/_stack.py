@@ -46,6 +46,7 @@ MARKER_ENV = "COURSE_SANDBOX_STATE"
 SERVICE_NAMES: tuple[str, ...] = (
     "node_exporter",
     "pushgateway",
+    "loki",
     "checkout",
     "webhook",
     "alertmanager",
@@ -74,6 +75,7 @@ class StackEndpoints:
     checkout: str
     traffic: str
     webhook: str
+    loki: str = ""  # empty when Loki is not built (`make tools`)
 
 
 @dataclass(frozen=True)
@@ -410,9 +412,26 @@ def _services(workdir: Path, ports: Mapping[str, int], bins: Mapping[str, str], 
             "/-/ready",
             "/-/healthy",
         ),
+        "loki": _Service(
+            "loki",
+            [
+                bins.get("loki") or "loki",
+                f"--config.file={workdir / 'loki.yml'}",  # usage reports are off in the config
+            ],
+            ports["loki"],
+            "/ready",
+            "/ready",
+        ),
         "checkout": _Service(
             "checkout",
-            [py, "-m", "course_lib.sandbox._checkout", "--port", str(ports["checkout"])],
+            [
+                py,
+                "-m",
+                "course_lib.sandbox._checkout",
+                "--port",
+                str(ports["checkout"]),
+                *(["--loki", f"http://{host}:{ports['loki']}"] if bins.get("loki") else []),
+            ],
             ports["checkout"],
             "/healthz",
             "/healthz",
@@ -478,7 +497,18 @@ def _services(workdir: Path, ports: Mapping[str, int], bins: Mapping[str, str], 
             "/-/healthy",
         ),
     }
-    return [by_name[n] for n in SERVICE_NAMES]
+    return [by_name[n] for n in SERVICE_NAMES if n != "loki" or bins.get("loki")]
+
+
+def _loki_binary() -> str | None:
+    """Loki is optional: it is built from Go modules by ``make tools``."""
+    from .. import tools
+    from ..errors import ToolMissingError
+
+    try:
+        return str(tools.which("loki"))
+    except ToolMissingError:
+        return None
 
 
 _BINARIES = {
@@ -595,6 +625,9 @@ def up(
     """
     fixed = _validate(timeout, backfill_hours, ports, rps)
     bins = {name: proc.find_binary(binary) for name, binary in _BINARIES.items()}
+    loki = _loki_binary()
+    if loki:
+        bins["loki"] = loki
     if backfill_hours:
         proc.find_binary("promtool")
     with _locked():
@@ -626,6 +659,11 @@ def _start(
     started: list[tuple[_Service, proc.Spawned]] = []
     try:
         selections = write_configs(workdir, ports)
+        if bins.get("loki"):
+            from ._loki import loki_config
+
+            grpc = proc.free_port(exclude=set(ports.values()))
+            (workdir / "loki.yml").write_text(loki_config(workdir, http_port=ports["loki"], grpc_port=grpc))
         if backfill_hours:
             from ._promtool import backfill
 
@@ -655,7 +693,10 @@ def _start(
             "backfill_hours": backfill_hours,
             "ports": ports,
             "selections": selections,
-            "endpoints": {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICE_NAMES},
+            "endpoints": {
+                name: f"http://127.0.0.1:{ports[name]}" if name != "loki" or bins.get("loki") else ""
+                for name in SERVICE_NAMES
+            },
             "services": [
                 {
                     "name": svc.name,
