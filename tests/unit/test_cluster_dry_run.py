@@ -31,7 +31,7 @@ def test_sandbox_is_dry_run_and_says_so() -> None:
 
 
 def test_plan_created_then_unchanged_then_configured() -> None:
-    cluster = connect("sandbox", settings=Settings(run_id="r1"))
+    cluster = connect("sandbox", dry_run=True, settings=Settings(run_id="r1"))
     first = cluster.apply([DEPLOY, NS], namespace="shop")
     assert first.dry_run and first.actions == ["created", "created"]
     assert [r.kind for r in first] == ["Namespace", "Deployment"]

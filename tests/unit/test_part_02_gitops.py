@@ -139,7 +139,7 @@ def test_self_heal_experiment_sees_the_revert() -> None:
     assert run.reverted and run.desired == 1 and fake.patched == [{"spec": {"replicas": 5}}]
     assert [r for _, r in run.samples] == [5, 5, 5, 1]
     with pytest.raises(ClusterError):
-        g.self_heal_experiment(cl.cluster.connect("sandbox"))
+        g.self_heal_experiment(cl.cluster.connect("sandbox", dry_run=True))
 
 
 def test_self_heal_experiment_times_out() -> None:
@@ -214,4 +214,4 @@ def test_application_status_polls_until_the_controller_reports() -> None:
     late = g.application_status(_AppCluster([{}]), timeout=3, clock=lambda: next(ticks), sleep=lambda s: None)
     assert late["sync"] == "Unknown"
     with pytest.raises(ClusterError):
-        g.application_status(cl.cluster.connect("sandbox"))
+        g.application_status(cl.cluster.connect("sandbox", dry_run=True))

@@ -150,7 +150,7 @@ def test_charts_and_comparison() -> None:
 
 def test_try_on_cluster_refuses_dry_run_and_reports_rejections() -> None:
     with pytest.raises(ClusterError):
-        p.try_on_cluster(cl.cluster.connect("sandbox"), p.sample_pods())
+        p.try_on_cluster(cl.cluster.connect("sandbox", dry_run=True), p.sample_pods())
 
     class Fake:
         dry_run = False
