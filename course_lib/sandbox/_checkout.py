@@ -96,16 +96,17 @@ class CheckoutApp:
     def record(self, seconds: float, status: int, order: int | None = None) -> None:
         self.duration.observe(seconds)
         self.requests.labels(status=str(status)).inc()
-        if self.logs is not None:
+        if self.logs is not None:  # logfmt lines, as a real service would write them
             ms = round(seconds * 1000)
             if status != 200:
                 self.logs.log(
-                    "error", f'checkout failed status={status} duration_ms={ms} error="payment backend unavailable"'
+                    "error",
+                    f'msg="checkout failed" status={status} duration_ms={ms} error="payment backend unavailable"',
                 )
             elif seconds > SLOW_SECONDS:
-                self.logs.log("warn", f"checkout slow status=200 order={order} duration_ms={ms}")
+                self.logs.log("warn", f'msg="checkout slow" status=200 order={order} duration_ms={ms}')
             else:
-                self.logs.log("info", f"checkout ok status=200 order={order} duration_ms={ms}")
+                self.logs.log("info", f'msg="checkout ok" status=200 order={order} duration_ms={ms}')
 
 
 def make_handler(app: CheckoutApp) -> type[JSONHandler]:
