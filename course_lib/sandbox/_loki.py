@@ -64,7 +64,8 @@ def loki_config(workdir: Path, *, http_port: int, grpc_port: int) -> str:
 class LogShipper:
     """Batches log lines and pushes them to Loki every ``interval`` seconds from a background thread.
 
-    Lines are dropped (and counted) when Loki is unreachable: a demo service must never block on its logs.
+    While Loki is unreachable (it starts in the background) lines wait in a bounded queue; when that is full
+    they are dropped and counted: a demo service must never block on its logs.
 
     Example:
         >>> shipper = LogShipper("http://127.0.0.1:3100", labels={"app": "checkout"})  # doctest: +SKIP
@@ -79,6 +80,7 @@ class LogShipper:
         self.queue: queue.Queue[tuple[str, str, str]] = queue.Queue(maxsize=50_000)
         self.sent = 0
         self.dropped = 0
+        self.failures = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="loki-shipper", daemon=True)
         self.thread.start()
@@ -116,8 +118,13 @@ class LogShipper:
         try:
             with urllib.request.urlopen(request, timeout=5) as response:
                 response.read()
-        except OSError:
-            self.dropped += len(items)
+        except OSError:  # Loki not ready yet or gone: keep the lines for the next try while there is room
+            for item in items:
+                try:
+                    self.queue.put_nowait(item)
+                except queue.Full:
+                    self.dropped += 1
+            self.failures += 1
             return 0
         self.sent += len(items)
         return len(items)

@@ -134,6 +134,8 @@ class _Service:
     port: int
     ready_path: str
     health_path: str
+    #: ``up`` waits for this service to be ready; Loki (≈10 s to join its ring) becomes ready in the background.
+    blocking: bool = True
 
 
 def state_file() -> Path:
@@ -421,6 +423,7 @@ def _services(workdir: Path, ports: Mapping[str, int], bins: Mapping[str, str], 
             ports["loki"],
             "/ready",
             "/ready",
+            blocking=False,
         ),
         "checkout": _Service(
             "checkout",
@@ -673,7 +676,7 @@ def _start(
             started.append(
                 (svc, proc.spawn(svc.name, svc.argv, log=workdir / "logs" / f"{svc.name}.log", cwd=workdir, env=env))
             )
-        pending = list(started)
+        pending = [(svc, sp) for svc, sp in started if svc.blocking]
         while pending:
             for svc, sp in list(pending):
                 if not proc.is_running(sp.pid):

@@ -75,6 +75,8 @@ def test_shipper_pushes_streams_by_level_and_counts_drops() -> None:
     finally:
         server.shutdown()
     dead = LogShipper("http://127.0.0.1:9", labels=LOG_LABELS, interval=60)  # nothing listens on port 9
+    dead.log("info", "kept")
+    assert dead.flush() == 0 and dead.failures == 1 and dead.queue.qsize() == 1  # kept for the next try
+    dead.queue.maxsize = 1  # a full queue drops instead of growing
     dead.log("info", "lost")
-    assert dead.flush() == 0 and dead.dropped == 1
-    dead.close()
+    assert dead.dropped == 1
