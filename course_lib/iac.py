@@ -154,34 +154,24 @@ def _env(mirror: Path, workdir: Path, extra: Mapping[str, str] | None = None) ->
 def _tofu(
     args: Sequence[str], *, directory: Path, mirror: Path | None, timeout: float = 300.0, check: bool = False
 ) -> TofuStep:
-    import subprocess
-    import time
+    from .tools import run
 
-    from .tools import which
-
-    exe = which("tofu")
     base = mirror if mirror is not None else mirror_dir()
     base.mkdir(parents=True, exist_ok=True)  # an empty mirror is a mirror; a missing one is a confusing error
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            [str(exe), *args],
-            cwd=directory,
-            env=_env(base, directory),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ToolError(
-            f"tofu {' '.join(args)} did not finish within {timeout:g}s",
-            hint="offline runs should take seconds; check that the CLI config lists only the mirror",
-            command="tofu " + " ".join(args),
-        ) from exc
+    proc = run(
+        "tofu",
+        args,
+        cwd=directory,
+        env=_env(base, directory),
+        inherit_env=False,  # _env is the whole environment: secrets and stray TF_VAR_* are left out on purpose
+        timeout=timeout,
+        ok_codes=None,
+        what=f"tofu {' '.join(args)}",
+        hint="offline runs should take seconds; check that the CLI config lists only the mirror",
+    )
     output = (proc.stdout + ("\n" + proc.stderr if proc.stderr.strip() else "")).strip()
     output = output.replace(str(directory), ".").replace(str(base), "<mirror>")
-    step = TofuStep(" ".join(args), proc.returncode == 0, output, time.perf_counter() - start)
+    step = TofuStep(" ".join(args), proc.returncode == 0, output, proc.seconds)
     if check and not step.ok:
         raise ToolError(
             f"tofu {step.command} failed:\n{output[-3000:]}",

@@ -405,36 +405,19 @@ def _kyverno_env(workdir: Path) -> dict[str, str]:
 
 
 def _run_kyverno(args: Sequence[str], *, workdir: Path, timeout: float, ok_codes: tuple[int, ...]) -> tuple[int, str]:
-    import os
-    import subprocess
+    from .tools import run
 
-    from .tools import which
-
-    exe = which("kyverno")
-    try:
-        proc = subprocess.run(
-            [str(exe), *args],
-            cwd=workdir,
-            env={**os.environ, **_kyverno_env(workdir)},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ToolError(
-            f"kyverno {args[0]} did not finish within {timeout:g}s",
-            hint="try again with a larger timeout",
-            command="kyverno " + " ".join(args),
-        ) from exc
-    if proc.returncode not in ok_codes:
-        raise ToolError(
-            f"kyverno {args[0]} failed (exit {proc.returncode}):\n{(proc.stderr or proc.stdout).strip()[-2000:]}",
-            hint="read Kyverno's message above; it names the policy or resource file it could not use",
-            command="kyverno " + " ".join(args),
-            exit_code=proc.returncode,
-        )
-    return proc.returncode, proc.stdout
+    result = run(
+        "kyverno",
+        args,
+        cwd=workdir,
+        env=_kyverno_env(workdir),
+        timeout=timeout,
+        ok_codes=ok_codes,
+        what=f"kyverno {args[0]}",
+        hint="read Kyverno's message above; it names the policy or resource file it could not use",
+    )
+    return result.returncode, result.stdout
 
 
 def _report_json(stdout: str) -> dict[str, Any]:

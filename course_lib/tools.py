@@ -28,7 +28,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,12 +169,14 @@ class ToolResult:
         stdout: standard output as text.
         stderr: standard error as text (helm and kubectl print warnings here even on success).
         seconds: wall-clock duration.
+        returncode: the exit code (non-zero only when the caller accepted it with ``ok_codes``).
     """
 
     args: tuple[str, ...]
     stdout: str
     stderr: str
     seconds: float
+    returncode: int = 0
 
 
 def run(
@@ -188,6 +190,8 @@ def run(
     what: str | None = None,
     hint: str | None = None,
     include_stdout: bool = False,
+    ok_codes: Collection[int] | None = (0,),
+    inherit_env: bool = True,
 ) -> ToolResult:
     """Run a program found by :func:`which`; raise :class:`ToolError` with its stderr when it fails.
 
@@ -201,12 +205,14 @@ def run(
         what: a short description for the error message (default: the command line).
         hint: what to do when it fails.
         include_stdout: put standard output in the error too (``helm lint`` prints its findings there).
+        ok_codes: exit codes that are results, not errors (``None``: every exit code is returned).
+        inherit_env: start from this process's environment (``False``: ``env`` is the whole environment).
     """
     import time
 
     exe = which(name)
     cmd = (str(exe), *map(str, args))
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**(os.environ if inherit_env else {}), **(env or {})}
     start = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -220,7 +226,7 @@ def run(
             timeout=timeout,
         ) from exc
     seconds = time.perf_counter() - start
-    if proc.returncode != 0:
+    if ok_codes is not None and proc.returncode not in ok_codes:
         stderr = (proc.stderr or proc.stdout).strip()
         if include_stdout and proc.stderr and proc.stdout.strip():
             stderr = proc.stdout.strip() + "\n" + proc.stderr.strip()
@@ -230,7 +236,7 @@ def run(
             command=" ".join([name, *args]),
             exit_code=proc.returncode,
         )
-    return ToolResult(args=cmd, stdout=proc.stdout, stderr=proc.stderr, seconds=seconds)
+    return ToolResult(args=cmd, stdout=proc.stdout, stderr=proc.stderr, seconds=seconds, returncode=proc.returncode)
 
 
 def _tail(text: str, lines: int = 25) -> str:

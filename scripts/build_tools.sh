@@ -127,4 +127,4 @@ main() {
   return $rc
 }
 
-main "$@"
+{ main "$@"; exit; }  # braces: bash reads the whole call before running it, so edits mid-run are safe
