@@ -630,9 +630,10 @@ def read_source(path: Path) -> Any:
 
 
 def clean_executed(nb: Any) -> Any:
-    """Drop metadata that changes on every execution (papermill timings), keep outputs."""
+    """Drop metadata that changes on every execution (papermill timings, random cell ids), keep outputs."""
     nb.metadata.pop("papermill", None)
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index:03d}"  # stable ids: a rebuild changes only what really changed
         for key in _VOLATILE_CELL_META:
             cell.metadata.pop(key, None)
         if cell.metadata.get("tags") == []:
@@ -643,45 +644,57 @@ def clean_executed(nb: Any) -> Any:
 def build_notebooks(
     parts: str | Iterable[int] | None = None, *, execute_cells: bool = True, progress: bool = True
 ) -> list[Path]:
-    """Build ``notebooks/NN_*.ipynb`` from their sources and execute them on the sandbox.
+    """Build ``notebooks/NN_*.ipynb`` from their sources and execute them on a fresh, private sandbox.
+
+    The sandbox (stack and control plane) is started for the build and stopped afterwards, so the committed
+    outputs never depend on what a sandbox that happens to be running holds.
 
     Used by ``make notebooks`` / ``course notebooks build``.
     """
     import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
     from tqdm.auto import tqdm
+
+    from .sandbox import isolated
 
     for src in source_paths():  # every part must exist as a notebook so part 0's course map is complete
         placeholder = notebooks_dir() / f"{src.stem}.ipynb"
         if not placeholder.exists():
             nbformat.write(read_source(src), placeholder)
     built: list[Path] = []
-    for src in tqdm(source_paths(parts), desc="building notebooks", unit="nb", disable=not progress):
-        target = notebooks_dir() / f"{src.stem}.ipynb"
-        nb = read_source(src)
-        with tempfile.TemporaryDirectory(prefix="course-nb-") as tmp:
-            raw = Path(tmp) / target.name
-            nbformat.write(nb, raw)
-            out = Path(tmp) / f"out-{target.name}"
-            if execute_cells:
-                try:
-                    papermill.execute_notebook(str(raw), str(out), kernel_name="python3", progress_bar=False, cwd=tmp)
-                except PapermillExecutionError as exc:
-                    raise RunError(
-                        f"{src.name} failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}",
-                        hint="fix the source or the library, then build again",
-                        notebook=src.name,
-                    ) from None
-            else:
-                shutil.copy(raw, out)
-            executed = clean_executed(nbformat.read(out, as_version=4))
-        text = redact(nbformat.writes(executed)) + "\n"
-        if any(v in text for v in secret_values()):  # pragma: no cover - redact() guarantees this
-            raise RunError("a secret survived redaction", hint="report this as a bug")
-        target.write_text(text, encoding="utf-8")
-        built.append(target)
+    with isolated(prefix="course-build-"):
+        for src in tqdm(source_paths(parts), desc="building notebooks", unit="nb", disable=not progress):
+            built.append(_build_one(src, execute_cells=execute_cells))
     return built
+
+
+def _build_one(src: Path, *, execute_cells: bool) -> Path:
+    """Convert one source, execute it in a temporary folder, and write the cleaned notebook in place."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    target = notebooks_dir() / f"{src.stem}.ipynb"
+    with tempfile.TemporaryDirectory(prefix="course-nb-") as tmp:
+        raw = Path(tmp) / target.name
+        nbformat.write(read_source(src), raw)
+        out = Path(tmp) / f"out-{target.name}"
+        if execute_cells:
+            try:
+                papermill.execute_notebook(str(raw), str(out), kernel_name="python3", progress_bar=False, cwd=tmp)
+            except PapermillExecutionError as exc:
+                raise RunError(
+                    f"{src.name} failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}",
+                    hint="fix the source or the library, then build again",
+                    notebook=src.name,
+                ) from None
+        else:
+            shutil.copy(raw, out)
+        executed = clean_executed(nbformat.read(out, as_version=4))
+    text = redact(nbformat.writes(executed)) + "\n"
+    if any(v in text for v in secret_values()):  # pragma: no cover - redact() guarantees this
+        raise RunError("a secret survived redaction", hint="report this as a bug")
+    target.write_text(text, encoding="utf-8")
+    return target
 
 
 __all__ = [

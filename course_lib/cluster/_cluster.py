@@ -349,10 +349,8 @@ class Cluster:
             action: Action
             if live is None or resp.status == 201:
                 action = "created"
-            elif dry_run:
+            else:  # compare what a person changes: controllers also bump resourceVersion (status, revision)
                 action = "unchanged" if ob.comparable(live) == ob.comparable(after) else "configured"
-            else:
-                action = "unchanged" if live["metadata"].get("resourceVersion") == rv_after else "configured"
             diff = "" if action == "unchanged" else ob.unified_diff(live, after, name=str(ref))
             if obj.get("kind") == "CustomResourceDefinition":
                 self._learn_crd(obj)

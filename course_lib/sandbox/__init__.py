@@ -27,7 +27,18 @@ from ._derive import (
     scrape_configs_from_service_monitor,
 )
 from ._promtool import RULES_TESTS_DIR, ToolResult, check_rules, test_rules
-from ._stack import Faults, ServiceStatus, Stack, StackEndpoints, StackStatus, down, state_file, status, up
+from ._stack import (
+    Faults,
+    ServiceStatus,
+    Stack,
+    StackEndpoints,
+    StackStatus,
+    down,
+    isolated,
+    state_file,
+    status,
+    up,
+)
 
 __all__ = [
     "DEFAULT_SELECTOR",
@@ -43,6 +54,7 @@ __all__ = [
     "check_rules",
     "down",
     "explain_selection",
+    "isolated",
     "live_variant",
     "rule_file_from_prometheus_rule",
     "scrape_configs_from_service_monitor",

@@ -87,13 +87,16 @@ class ServiceStatus:
     url: str
     running: bool
     healthy: bool
+    #: False for services that start in the background (Loki): running is enough for the stack to be usable.
+    required: bool = True
 
 
 @dataclass(frozen=True)
 class StackStatus:
     """Status of the sandbox stack as recorded in the state file.
 
-    ``healthy`` is true only when a stack is recorded and every service runs and answers.
+    ``healthy`` is true only when a stack is recorded, every required service runs and answers, and every
+    background service (Loki) at least runs.
     """
 
     services: tuple[ServiceStatus, ...]
@@ -102,7 +105,11 @@ class StackStatus:
 
     @property
     def healthy(self) -> bool:
-        return self.recorded and bool(self.services) and all(s.healthy for s in self.services)
+        return (
+            self.recorded
+            and bool(self.services)
+            and all(s.healthy if s.required else s.running for s in self.services)
+        )
 
     def table(self) -> str:
         """A plain-text table: service, pid, URL, health."""
@@ -110,7 +117,8 @@ class StackStatus:
             return "No sandbox stack is recorded (start one with `course sandbox up`)."
         rows = [("SERVICE", "PID", "URL", "HEALTH")]
         for s in self.services:
-            health = "healthy" if s.healthy else ("not answering" if s.running else "not running")
+            answering = "not answering" if s.required else "starting"
+            health = "healthy" if s.healthy else (answering if s.running else "not running")
             rows.append((s.name, str(s.pid or "-"), s.url, health))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
@@ -530,6 +538,9 @@ def _service_alive(entry: Mapping[str, Any]) -> bool:
 
 
 def _service_healthy(entry: Mapping[str, Any]) -> bool:
+    """Alive and answering; a background service (Loki) only has to be alive: it may still be starting."""
+    if not entry.get("blocking", True):
+        return _service_alive(entry)
     return _service_alive(entry) and proc.http_ok(entry["url"] + entry["health_path"], timeout=2.0)
 
 
@@ -708,6 +719,7 @@ def _start(
                     "port": svc.port,
                     "url": f"http://127.0.0.1:{svc.port}",
                     "health_path": svc.health_path,
+                    "blocking": svc.blocking,
                     "log": str(sp.log),
                 }
                 for svc, sp in started
@@ -749,7 +761,8 @@ def status() -> StackStatus:
     for entry in state["services"]:
         alive = _service_alive(entry)
         healthy = alive and proc.http_ok(entry["url"] + entry["health_path"], timeout=2.0)
-        services.append(ServiceStatus(entry["name"], int(entry["pid"]), entry["url"], alive, healthy))
+        required = bool(entry.get("blocking", True))
+        services.append(ServiceStatus(entry["name"], int(entry["pid"]), entry["url"], alive, healthy, required))
     return StackStatus(services=tuple(services), state_file=str(state_file()), recorded=True)
 
 
@@ -768,6 +781,36 @@ def down(*, timeout: float = 5.0) -> tuple[str, ...]:
     return (*stopped, "control-plane") if cluster_down() else stopped
 
 
+@contextlib.contextmanager
+def isolated(prefix: str = "course-sandbox-") -> Iterator[Path]:
+    """A private sandbox for a batch of notebooks: its own state directory (so its own stack and control plane,
+    started fresh on first use) for the duration of the ``with`` block, stopped and deleted afterwards.
+
+    Kernels started inside the block inherit it through ``COURSE_STATE_DIR``. Building the committed notebooks
+    uses it, so their outputs never depend on what a learner's own sandbox holds.
+
+    Example:
+        >>> with isolated():              # doctest: +SKIP
+        ...     run_parts("2,4")
+    """
+    import tempfile
+
+    old = os.environ.get("COURSE_STATE_DIR")
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["COURSE_STATE_DIR"] = str(path)
+    try:
+        yield path
+    finally:
+        try:
+            down()
+        finally:
+            if old is None:
+                os.environ.pop("COURSE_STATE_DIR", None)
+            else:
+                os.environ["COURSE_STATE_DIR"] = old
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def as_dict(status_: StackStatus) -> dict[str, Any]:
     """A JSON-friendly view of a status (for ``course sandbox status --json``)."""
     return {"healthy": status_.healthy, "recorded": status_.recorded, "services": [asdict(s) for s in status_.services]}
@@ -781,6 +824,7 @@ __all__ = [
     "StackStatus",
     "as_dict",
     "down",
+    "isolated",
     "state_file",
     "status",
     "up",

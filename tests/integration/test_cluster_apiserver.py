@@ -1,7 +1,8 @@
 """Cluster against a real kube-apiserver: server-side apply, results, conflicts, CRDs, waits, delete.
 
-These run when ``COURSE_KUBECONFIG`` points at a kubeconfig for a disposable API server (the sandbox
-control-plane issue adds kube-apiserver + etcd + kwok and will set it; any kind/minikube cluster works too).
+These run against ``COURSE_KUBECONFIG`` when it points at a disposable cluster (kind, minikube ...), and otherwise
+against the sandbox's own control plane (kube-apiserver + etcd + controller-manager + scheduler + kwok) when
+``make tools`` has built it.
 Each test works in its own uuid-named namespace, labelled by the course so leftovers can be found.
 """
 
@@ -18,20 +19,26 @@ import pytest
 from course_lib.cluster import Cluster, connect
 from course_lib.config import Settings
 from course_lib.errors import ClusterError
+from course_lib.sandbox import _controlplane
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
-        not os.environ.get("COURSE_KUBECONFIG"),
-        reason="needs a kube-apiserver: waits for the sandbox control-plane issue (kube-apiserver/etcd/kwok), "
+        not os.environ.get("COURSE_KUBECONFIG") and not _controlplane.available(),
+        reason="needs a kube-apiserver: run `make tools` (builds the sandbox control plane), "
         "or set COURSE_KUBECONFIG to a disposable cluster's kubeconfig",
     ),
 ]
 
 
+@pytest.fixture(scope="module")
+def kubeconfig() -> str:
+    return os.environ.get("COURSE_KUBECONFIG") or _controlplane.cluster_up().kubeconfig
+
+
 @pytest.fixture()
-def cluster() -> Iterator[Cluster]:
-    c = connect("kubeconfig", kubeconfig=os.environ["COURSE_KUBECONFIG"], settings=Settings(target="kubeconfig"))
+def cluster(kubeconfig: str) -> Iterator[Cluster]:
+    c = connect("kubeconfig", kubeconfig=kubeconfig, settings=Settings(target="kubeconfig"))
     yield c
     c.close()
 

@@ -75,8 +75,11 @@ def test_runner_over_every_notebook_leaks_no_token(tmp_path: Path, fake_token: s
     """Run the whole course with a recognisable token in the environment: it must appear in no file written."""
     from tests.conftest import PARTS_WITHOUT_TOOLS, missing_tools
 
+    from course_lib.sandbox import isolated
+
     parts = "all" if not missing_tools() else sorted(PARTS_WITHOUT_TOOLS)  # the others need `make tools`
-    report = runner.run_parts(parts, target="sandbox", out=tmp_path / "runs", progress=False)
+    with isolated():  # its own sandbox: nbval in this session later starts from a fresh one, as the build did
+        report = runner.run_parts(parts, target="sandbox", out=tmp_path / "runs", progress=False)
     failures = [(r.notebook, r.error) for r in report.results if r.status != "ok"]
     assert not failures, failures
     assert not [r.notebook for r in report.results if r.redacted], "a notebook printed the token (redacted)"
