@@ -71,3 +71,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = Path(str(item.fspath))
         if path.suffix == ".ipynb" and path.name[:2].isdigit() and int(path.name[:2]) not in PARTS_WITHOUT_TOOLS:
             item.add_marker(skip)
+
+
+def make_notebook(path: Path, title: str, params: str, body: list[str]) -> Path:
+    """Write a small real notebook: a title, a tagged ``parameters`` cell, then one code cell per ``body`` item."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cells = [nbformat.v4.new_markdown_cell(f"# {title}"), nbformat.v4.new_code_cell(params)]
+    cells[1].metadata["tags"] = ["parameters"]
+    cells += [nbformat.v4.new_code_cell(src) for src in body]
+    nb.cells = cells
+    nbformat.write(nb, path)
+    return path

@@ -44,6 +44,10 @@ def loki_config(workdir: Path, *, http_port: int, grpc_port: int) -> str:
         },
         # Ready as soon as the ring is: the 15 s default only slows rolling updates of a real deployment.
         "ingester": {"lifecycler": {"min_ready_duration": "0s"}},
+        # The query frontend and querier find the scheduler by polling (10 s and 3 s by default); Loki reports
+        # ready only once they are connected, so poll every second.
+        "frontend": {"scheduler_dns_lookup_period": "1s"},
+        "frontend_worker": {"dns_lookup_duration": "1s"},
         "schema_config": {
             "configs": [
                 {

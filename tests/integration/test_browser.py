@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
 from course_lib import runner
 from course_lib.export import export_html
+from tests.conftest import make_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -119,23 +119,12 @@ def _assert_drawn(plot: str) -> None:
     assert re.search(r'<path[^>]*\sd="M', plot), "no path was drawn"
 
 
-def _nb(path: Path, title: str, params: str, body: list[str]) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cells = [nbformat.v4.new_markdown_cell(f"# {title}"), nbformat.v4.new_code_cell(params)]
-    cells[1].metadata["tags"] = ["parameters"]
-    cells += [nbformat.v4.new_code_cell(src) for src in body]
-    nb.cells = cells
-    nbformat.write(nb, path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def classroom_run(tmp_path_factory: pytest.TempPathFactory) -> runner.RunReport:
     base = tmp_path_factory.mktemp("browser")
     nbs = base / "notebooks"
     nbs.mkdir()
-    _nb(nbs / "00_plot.ipynb", "A plot", 'target = "sandbox"\nlearner = "learner"\ncount = 1', [PLOT])
+    make_notebook(nbs / "00_plot.ipynb", "A plot", 'target = "sandbox"\nlearner = "learner"\ncount = 1', [PLOT])
     matrix = base / "learners.csv"
     matrix.write_text("learner,count\nada,3\nbob,5\n")
     return runner.run_parts("0", matrix=matrix, out=base / "runs", notebooks=nbs, progress=False)

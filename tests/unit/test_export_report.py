@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
 from click.testing import CliRunner
 
@@ -15,6 +14,7 @@ from course_lib.cli import cli
 from course_lib.config import Settings
 from course_lib.errors import ConfigError
 from course_lib.provision import snapshot_options
+from tests.conftest import make_notebook
 
 PLOT = (
     "import plotly.graph_objects as go, plotly.io as pio\n"
@@ -23,25 +23,16 @@ PLOT = (
 )
 
 
-def _nb(path: Path, title: str, params: str, body: list[str]) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cells = [nbformat.v4.new_markdown_cell(f"# {title}"), nbformat.v4.new_code_cell(params)]
-    cells[1].metadata["tags"] = ["parameters"]
-    cells += [nbformat.v4.new_code_cell(src) for src in body]
-    nb.cells = cells
-    nbformat.write(nb, path)
-    return path
-
-
 @pytest.fixture
 def nbdir(tmp_path: Path) -> Path:
     d = tmp_path / "notebooks"
     d.mkdir()
     params = 'target = "sandbox"\nlearner = "learner"\ncount = 1\nnode_size = "s-2vcpu-4gb"\nnode_count = 2'
-    _nb(d / "00_plots.ipynb", "Plots", params, [PLOT, "print(f'{learner} done')"])
-    _nb(d / "01_breaks.ipynb", "Breaks", 'target = "sandbox"\nlearner = "learner"', ["print(learner)", "1/0"])
-    _nb(d / "02_plain.ipynb", "Plain", 'target = "sandbox"\nlearner = "learner"\ncount = 1', ["print(learner * count)"])
+    make_notebook(d / "00_plots.ipynb", "Plots", params, [PLOT, "print(f'{learner} done')"])
+    make_notebook(d / "01_breaks.ipynb", "Breaks", 'target = "sandbox"\nlearner = "learner"', ["print(learner)", "1/0"])
+    make_notebook(
+        d / "02_plain.ipynb", "Plain", 'target = "sandbox"\nlearner = "learner"\ncount = 1', ["print(learner * count)"]
+    )
     return d
 
 

@@ -12,34 +12,26 @@ from click.testing import CliRunner
 from course_lib import runner
 from course_lib.cli import cli
 from course_lib.errors import ConfigError
-
-
-def _nb(path: Path, title: str, params: str, body: list[str]) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cells = [nbformat.v4.new_markdown_cell(f"# {title}"), nbformat.v4.new_code_cell(params)]
-    cells[1].metadata["tags"] = ["parameters"]
-    cells += [nbformat.v4.new_code_cell(src) for src in body]
-    nb.cells = cells
-    nbformat.write(nb, path)
-    return path
+from tests.conftest import make_notebook
 
 
 @pytest.fixture
 def nbdir(tmp_path: Path) -> Path:
     d = tmp_path / "notebooks"
     d.mkdir()
-    _nb(
+    make_notebook(
         d / "00_hello.ipynb", "Hello", 'target = "sandbox"\nlearner = "learner"', ["print(f'hi {learner} on {target}')"]
     )
-    _nb(
+    make_notebook(
         d / "01_sums.ipynb",
         "Sums",
         'target = "sandbox"\nregion = "nyc1"\ncount = 2',
         ["assert isinstance(count, int)", "print(region, count * 2)"],
     )
-    _nb(d / "02_broken.ipynb", "Broken", 'target = "sandbox"', ["x = 1", "raise ValueError('cell two breaks')"])
-    _nb(
+    make_notebook(
+        d / "02_broken.ipynb", "Broken", 'target = "sandbox"', ["x = 1", "raise ValueError('cell two breaks')"]
+    )
+    make_notebook(
         d / "03_leaky.ipynb",
         "Leaky",
         'target = "sandbox"',
