@@ -38,16 +38,6 @@ KYVERNO_REPO = "https://kyverno.github.io/kyverno"
 PLATFORM_NODE_SIZE = "s-4vcpu-8gb"
 PLATFORM_NODES = 3
 #: Fixed author and date, so the same files always give the same commit.
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Course Platform",
-    "GIT_AUTHOR_EMAIL": "platform@example.com",
-    "GIT_COMMITTER_NAME": "Course Platform",
-    "GIT_COMMITTER_EMAIL": "platform@example.com",
-    "GIT_AUTHOR_DATE": "2026-11-26T12:00:00+00:00",
-    "GIT_COMMITTER_DATE": "2026-11-26T12:00:00+00:00",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 
 
 @dataclass(frozen=True)
@@ -213,10 +203,9 @@ class GitopsRepo:
 
 
 def _git(path: Path, *args: str) -> str:
-    from .tools import run
+    from .gitops import GitRepo  # one way to drive git: fixed author and date, no user or system config
 
-    result = run("git", ["-C", str(path), "-c", "commit.gpgsign=false", *args], env=_GIT_ENV, what=f"git {args[0]}")
-    return result.stdout
+    return GitRepo(path).git(*args)
 
 
 def write_gitops_repo(
@@ -281,7 +270,9 @@ def write_gitops_repo(
         "# Course platform\n\nApply `bootstrap/root-app.yaml` once; Argo CD syncs everything under `apps/`.\n",
         encoding="utf-8",
     )
-    _git(root, "-c", "init.defaultBranch=main", "init", "-q")
+    from .gitops import GitRepo
+
+    GitRepo.init(root)
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "platform: App of Apps with monitoring, mesh, policy and the demo app")
     return _repo_state(root, repo_url, tuple(children))
