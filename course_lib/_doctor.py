@@ -124,12 +124,8 @@ BINARIES: dict[str, tuple[str, str, bool, str]] = {
 def find_binary(name: str) -> str | None:
     """Find a program like :func:`course_lib.tools.which` (venv bin, PATH, tools cache), or ``None``."""
     from . import tools
-    from .errors import ToolMissingError
 
-    try:
-        return str(tools.which(name))
-    except ToolMissingError:
-        return None
+    return tools.find(name)
 
 
 def _version(path: str, flag: str) -> str:

@@ -151,13 +151,17 @@ def which(name: str, *, path: str | None = None) -> Path:
     )
 
 
+def find(name: str) -> str | None:
+    """The path :func:`which` finds for ``name``, or ``None`` when it is nowhere (for optional programs)."""
+    try:
+        return str(which(name))
+    except ToolMissingError:
+        return None
+
+
 def available(name: str) -> bool:
     """``True`` when :func:`which` finds ``name``."""
-    try:
-        which(name)
-    except ToolMissingError:
-        return False
-    return True
+    return find(name) is not None
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,7 @@ def version(name: str) -> str:
 __all__ = [
     "ToolResult",
     "available",
+    "find",
     "pin_hash",
     "pinned_path",
     "pins_file",

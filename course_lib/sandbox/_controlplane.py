@@ -52,10 +52,7 @@ class ControlPlane:
 def _which(name: str) -> str | None:
     from .. import tools
 
-    try:
-        return str(tools.which(name))
-    except ToolMissingError:
-        return None
+    return tools.find(name)
 
 
 def missing_binaries() -> list[str]:

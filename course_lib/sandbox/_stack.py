@@ -514,12 +514,8 @@ def _services(workdir: Path, ports: Mapping[str, int], bins: Mapping[str, str], 
 def _loki_binary() -> str | None:
     """Loki is optional: it is built from Go modules by ``make tools``."""
     from .. import tools
-    from ..errors import ToolMissingError
 
-    try:
-        return str(tools.which("loki"))
-    except ToolMissingError:
-        return None
+    return tools.find("loki")
 
 
 _BINARIES = {
