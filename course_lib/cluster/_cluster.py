@@ -359,6 +359,8 @@ class Cluster:
             results.append(
                 ApplyResult(ref=ref, action=action, dry_run=dry_run, diff=diff, resource_version=rv_after, object=after)
             )
+        if crds_pending:  # the batch ended with CRDs: the next apply may use them at once
+            self._after_crds([o for o in objects if o.get("kind") == "CustomResourceDefinition"])
         if dry_run:
             notes.insert(0, "server-side dry run (dryRun=All): the server computed the result, nothing was stored")
         return ApplyReport(tuple(results), dry_run=dry_run, target=self.target, verb="apply", notes=tuple(notes))
@@ -379,10 +381,30 @@ class Cluster:
                         timeout=30,
                         progress=False,
                     )
-        try:
-            self.dynamic.resources.invalidate_cache()
-        except Exception as exc:
-            raise self._convert(exc, "refresh API discovery after installing CRDs") from None
+        # Established comes a moment before API discovery lists the new kinds: poll discovery until it does
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+        wanted = []
+        for crd in crds:
+            spec = crd.get("spec") or {}
+            served = [v["name"] for v in spec.get("versions") or [] if v.get("served", True)]
+            if served:
+                wanted.append((f"{spec.get('group')}/{served[0]}", str((spec.get("names") or {}).get("kind"))))
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                self.dynamic.resources.invalidate_cache()
+                missing = []
+                for api_version, kind in wanted:
+                    try:
+                        self.dynamic.resources.get(api_version=api_version, kind=kind)
+                    except ResourceNotFoundError:
+                        missing.append(kind)
+            except Exception as exc:
+                raise self._convert(exc, "refresh API discovery after installing CRDs") from None
+            if not missing or time.monotonic() > deadline:
+                return  # still missing after 15 s: applying one of its objects will say so
+            time.sleep(0.2)
 
     def _get_raw(self, resource: Any, ref: ob.ObjectRef) -> dict[str, Any] | None:
         from kubernetes.dynamic.exceptions import NotFoundError

@@ -106,9 +106,7 @@ class StackStatus:
     @property
     def healthy(self) -> bool:
         return (
-            self.recorded
-            and bool(self.services)
-            and all(s.healthy if s.required else s.running for s in self.services)
+            self.recorded and bool(self.services) and all(s.healthy if s.required else s.running for s in self.services)
         )
 
     def table(self) -> str:

@@ -88,9 +88,8 @@ def test_invalid_object_reports_field(cluster: Cluster, namespace: str) -> None:
     assert info.value.context["reason"] == "Invalid" and "metadata.name" in str(info.value)
 
 
-def test_crd_and_custom_resource_in_one_apply(cluster: Cluster, namespace: str) -> None:
-    group = f"t{uuid.uuid4().hex[:6]}.course.example"
-    crd = {
+def widget_crd(group: str) -> dict[str, object]:
+    return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {"name": f"widgets.{group}"},
@@ -108,6 +107,11 @@ def test_crd_and_custom_resource_in_one_apply(cluster: Cluster, namespace: str) 
             ],
         },
     }
+
+
+def test_crd_and_custom_resource_in_one_apply(cluster: Cluster, namespace: str) -> None:
+    group = f"t{uuid.uuid4().hex[:6]}.course.example"
+    crd = widget_crd(group)
     widget = {"apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": namespace}}
     try:
         report = cluster.apply([widget, crd])
@@ -124,6 +128,23 @@ def test_crd_and_custom_resource_in_one_apply(cluster: Cluster, namespace: str) 
         assert established.condition == "Established"
     finally:
         assert cluster.delete([widget, crd]).actions == ["deleted", "deleted"]
+
+
+def test_custom_resource_right_after_a_crd_only_apply(cluster: Cluster, namespace: str) -> None:
+    """A batch of only CRDs, then their objects in the next call (notebook 08's order): the first apply returns
+    once discovery serves the new kinds, so the second never meets a stale cache. Five fresh groups, because the
+    gap between Established and discovery is a race that one try can miss."""
+    groups = [f"t{uuid.uuid4().hex[:6]}.course.example" for _ in range(5)]
+    crds = [widget_crd(g) for g in groups]
+    widgets = [
+        {"apiVersion": f"{g}/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": namespace}} for g in groups
+    ]
+    try:
+        for crd, widget in zip(crds, widgets, strict=True):
+            assert cluster.apply([crd]).actions == ["created"]
+            assert cluster.apply(widget).actions == ["created"]
+    finally:
+        cluster.delete([*widgets, *crds])
 
 
 def test_delete_tolerates_missing(cluster: Cluster, namespace: str) -> None:

@@ -105,7 +105,9 @@ def test_kustomize_overlay(kustomize_tree: Path) -> None:
 
 
 def test_kustomize_output_applies_as_dry_run(kustomize_tree: Path) -> None:
-    report = connect("sandbox", dry_run=True).apply(kustomize_build(kustomize_tree / "overlays" / "prod"), namespace="shop")
+    report = connect("sandbox", dry_run=True).apply(
+        kustomize_build(kustomize_tree / "overlays" / "prod"), namespace="shop"
+    )
     assert [r.kind for r in report] == ["ConfigMap", "Service", "Deployment"]
     assert report.dry_run and report.actions == ["created"] * 3
 

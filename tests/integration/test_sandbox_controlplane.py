@@ -91,7 +91,12 @@ def test_deployment_gets_three_running_pods(namespace) -> None:
 
 def test_scaling_changes_the_pod_count(namespace) -> None:
     cluster, ns = namespace
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": ns}, "data": {"a": "1"}}
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": ns},
+        "data": {"a": "1"},
+    }
     assert cluster.apply(cm).actions == ["created"]
     cm["data"]["a"] = "2"
     assert cluster.apply(cm).actions == ["configured"]
