@@ -71,6 +71,13 @@ def run_cmd(
         if r.html_error:
             click.echo(f"{'':16}HTML export failed: {r.html_error.splitlines()[0][:200]}")
     click.echo(f"\nReport: {report.out_dir}/report.html  ({report.seconds:.1f} s)")
+    if target == "sandbox":
+        from .sandbox import _controlplane, _stack
+
+        if _stack.state_file().exists() or _controlplane.cluster_status()["recorded"]:
+            click.echo(
+                "The sandbox is still running: `course sandbox status` shows it, `course sandbox down` stops it."
+            )
     if not report.ok:
         sys.exit(1)
 

@@ -26,14 +26,15 @@ from typing import Any
 
 from .errors import ConfigError, CourseError
 from .exercises import CheckResult, exercise
+from .observe._install import CHART_REPO as PROMETHEUS_REPO
+from .observe._install import KUBE_PROMETHEUS_STACK_VERSION
+from .policy import KYVERNO_CHART
+from .traffic import ISTIO_CHART_REPO as ISTIO_REPO
+from .traffic import ISTIO_VERSION
 
-#: Pins shared with parts 3-6 (kube-prometheus-stack, Istio, Kyverno charts).
-KUBE_PROMETHEUS_STACK_VERSION = "69.4.1"
-ISTIO_VERSION = "1.30.3"
-KYVERNO_CHART_VERSION = "3.5.2"
-PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts"
-ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
-KYVERNO_REPO = "https://kyverno.github.io/kyverno"
+#: The pins of parts 3-6, re-exported: one version of each chart across the course.
+KYVERNO_CHART_VERSION = KYVERNO_CHART.version
+KYVERNO_REPO = KYVERNO_CHART.repo_url
 #: The seed's recommendation for this stack: three s-4vcpu-8gb nodes.
 PLATFORM_NODE_SIZE = "s-4vcpu-8gb"
 PLATFORM_NODES = 3
@@ -72,7 +73,9 @@ class ChildApp:
                 hint="a Helm chart (chart, repo, version) or a folder of manifests in the repo (path, course)",
             )
         if self.chart is not None and not (self.repo and self.version):
-            raise ConfigError(f"chart child {self.name!r} needs repo= and a pinned version=", hint="e.g. '3.5.2'")
+            raise ConfigError(
+                f"chart child {self.name!r} needs repo= and a pinned version=", hint=f"e.g. {KYVERNO_CHART_VERSION!r}"
+            )
 
 
 DEFAULT_CHILDREN: tuple[ChildApp, ...] = (

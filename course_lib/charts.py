@@ -359,8 +359,6 @@ REPOSITORIES: dict[str, str] = {
     "istio": "https://istio-release.storage.googleapis.com/charts",
     "kyverno": "https://kyverno.github.io/kyverno",
 }
-#: Kyverno chart 3.5.2 ships Kyverno 1.15.2.
-KYVERNO_CHART_VERSION = "3.5.2"
 
 
 def course_releases() -> tuple[Release, ...]:
@@ -369,6 +367,7 @@ def course_releases() -> tuple[Release, ...]:
     Used in: notebook 06.
     """
     from .observe._install import KUBE_PROMETHEUS_STACK_VERSION
+    from .policy import KYVERNO_CHART
     from .provision._terraform import ARGOCD_CHART_VERSION
     from .traffic import ISTIO_VERSION, TRAEFIK_CHART_VERSION
 
@@ -387,7 +386,7 @@ def course_releases() -> tuple[Release, ...]:
         ),
         Release("istio-base", "istio-system", "istio/base", ISTIO_VERSION, 4),
         Release("istiod", "istio-system", "istio/istiod", ISTIO_VERSION, 4, needs=("istio-system/istio-base",)),
-        Release("kyverno", "kyverno", "kyverno/kyverno", KYVERNO_CHART_VERSION, 5),
+        Release("kyverno", "kyverno", "kyverno/kyverno", KYVERNO_CHART.version, 5),
         Release(
             "checkout",
             "shop",

@@ -119,7 +119,7 @@ def _argocd_chart() -> HelmChart:
         "https://argoproj.github.io/argo-helm",
         "argo-cd",
         ARGOCD_CHART_VERSION,
-        "v3.x",
+        "v3.3.8",
         (("server.service.type", "LoadBalancer"),),
     )
 
@@ -132,8 +132,8 @@ SEALED_SECRETS_CHART = HelmChart(
     "sealed-secrets",
     "https://bitnami-labs.github.io/sealed-secrets",
     "sealed-secrets",
-    "2.17.7",
-    "0.30.x",
+    "2.19.3",
+    "0.39.1",
 )
 
 

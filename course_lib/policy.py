@@ -38,9 +38,10 @@ Manifest = dict[str, Any]
 
 # ----------------------------------------------------------------------------------------------- charts
 
-#: Kyverno (chart 3.x ships Kyverno 1.(x+10): chart 3.5 is Kyverno 1.15). The seed installed it unpinned.
+#: Kyverno (chart 3.x ships Kyverno 1.(x+10): chart 3.9.1 is Kyverno v1.19.1, the same release as the course's
+#: `kyverno` CLI in tools/pins.env). The seed installed it unpinned.
 KYVERNO_CHART = HelmChart(
-    "kyverno", "kyverno", "kyverno", "https://kyverno.github.io/kyverno/", "kyverno", "3.5.2", "v1.15.2"
+    "kyverno", "kyverno", "kyverno", "https://kyverno.github.io/kyverno/", "kyverno", "3.9.1", "v1.19.1"
 )
 #: Falco with the modern eBPF probe (needs a kernel with BTF; DOKS nodes have one).
 FALCO_CHART = HelmChart(
@@ -60,8 +61,8 @@ ESO_CHART = HelmChart(
     "external-secrets",
     "https://charts.external-secrets.io",
     "external-secrets",
-    "2.0.0",
-    "v2.0.0",
+    "2.9.0",
+    "v2.9.0",
 )
 
 

@@ -9,9 +9,13 @@ Used in: every notebook.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from .config import Settings
+
+_RENDERER = "plotly_mimetype"
 
 
 def start(*, target: str = "sandbox", **kwargs: Any) -> Settings:
@@ -23,12 +27,7 @@ def start(*, target: str = "sandbox", **kwargs: Any) -> Settings:
         'sandbox'
     """
     settings = Settings(target=target, **kwargs)  # type: ignore[arg-type]
-    try:
-        import plotly.io as pio
-
-        pio.renderers.default = "plotly_mimetype"
-    except ImportError:  # pragma: no cover - plotly is a dependency
-        pass
+    _plotly_mimetype()
     try:
         import pandas as pd
 
@@ -40,3 +39,17 @@ def start(*, target: str = "sandbox", **kwargs: Any) -> Settings:
 
 
 __all__ = ["start"]
+
+
+def _plotly_mimetype() -> None:
+    """Make plotly render figures as their mime type, without loading plotly's renderers in the first cell.
+
+    They import nbformat, and through it jsonschema's format checkers, which compile a grammar: about 2.5 s that
+    notebooks without a plot need not pay. ``PLOTLY_RENDERER`` is read when they load (at the first figure).
+    (Loading them in a background thread would hide the wait, but concurrent imports of the same packages can
+    deadlock, so the course does not.)
+    """
+    if "plotly.io._renderers" in sys.modules:  # already loaded: the variable is not read again
+        sys.modules["plotly.io._renderers"].renderers.default = _RENDERER
+    else:
+        os.environ["PLOTLY_RENDERER"] = _RENDERER

@@ -143,6 +143,7 @@ def helm_template(
     namespace: str,
     kube_version: str | None = None,
     api_versions: Sequence[str] = (),
+    include_tests: bool = False,
 ) -> list[dict[str, Any]]:
     """Render a chart locally (``helm template``) and return the objects as dicts.
 
@@ -153,6 +154,8 @@ def helm_template(
         namespace: namespace (``.Release.Namespace``).
         kube_version: the Kubernetes version templates see (default: the one helm was built against).
         api_versions: extra API versions for ``.Capabilities.APIVersions.Has`` (e.g. ``monitoring.coreos.com/v1``).
+        include_tests: keep the chart's test Pods (``helm.sh/hook: test``). Off by default: ``helm test`` runs
+            them after an install, and applying them with the rest would start them at once.
     """
     path = _chart_dir(chart)
     with tempfile.TemporaryDirectory(prefix="course-helm-") as tmp:
@@ -160,6 +163,7 @@ def helm_template(
             "template",
             *_template_args(path, release, namespace, kube_version, api_versions),
             *_values_args(values, tmp),
+            *([] if include_tests else ["--skip-tests"]),
         ]
         result = run("helm", args, what=f"helm template {path.name}", hint="the template or value named above is wrong")
     return _parse_docs(result.stdout, "helm template")

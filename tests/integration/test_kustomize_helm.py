@@ -147,6 +147,11 @@ def test_helm_create_lint_template(tmp_path: Path) -> None:
     pinned = helm_template(chart, release="demo", namespace="shop", kube_version="v1.31.0")
     assert by_kind(pinned)["ConfigMap"]["data"]["minor"] == "31"
 
+    # `helm create` scaffolds a test Pod (helm.sh/hook: test): applied with the rest it would run at once
+    assert "Pod" not in kinds
+    with_tests = by_kind(helm_template(chart, release="demo", namespace="shop", include_tests=True))
+    assert with_tests["Pod"]["metadata"]["annotations"]["helm.sh/hook"] == "test"
+
 
 @needs_helm
 def test_helm_install_dry_run_and_errors(tmp_path: Path) -> None:

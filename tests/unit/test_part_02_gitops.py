@@ -93,7 +93,7 @@ def test_charts_pinned_and_terraform_reuses_provision() -> None:
     assert f"--version {ARGOCD_CHART_VERSION}" in charts["argocd"].commands
     assert "server.service.type=LoadBalancer" in charts["argocd"].commands
     hcl = charts["sealed-secrets"].terraform()
-    assert 'chart            = "sealed-secrets"' in hcl and 'version          = "2.17.7"' in hcl
+    assert 'chart            = "sealed-secrets"' in hcl and 'version          = "2.19.3"' in hcl
     assert 'resource "kubernetes_manifest" "guestbook_app"' in g.argocd_terraform()
 
 

@@ -10,6 +10,7 @@ import pytest
 import course_lib as cl
 from course_lib import manifests as m
 from course_lib import policy as p
+from course_lib import tools
 from course_lib.errors import ClusterError, ConfigError
 
 POLICY = m.kyverno_disallow_root()
@@ -141,7 +142,9 @@ def test_heatmap_is_small_and_deterministic() -> None:
 
 
 def test_charts_and_comparison() -> None:
-    assert p.charts()["kyverno"].version == "3.5.2"
+    assert p.charts()["kyverno"].version == "3.9.1"
+    # the chart ships the same Kyverno release as the CLI the course builds (tools/pins.env)
+    assert p.charts()["kyverno"].app_version == tools.read_pins()["KYVERNO_VERSION"]
     assert "--version 9.1.1" in p.FALCO_CHART.commands and "driver.kind=modern_ebpf" in p.FALCO_CHART.commands
     assert list(p.charts_table()["release"]) == ["kyverno", "falco", "external-secrets"]
     assert list(p.secrets_comparison().columns)[1:] == ["Sealed Secrets", "External Secrets Operator"]

@@ -165,3 +165,19 @@ def test_cli_run_exit_codes_and_messages(nbdir: Path, tmp_path: Path, monkeypatc
     assert missing.exit_code != 0 and "--all or --parts" in str(missing.exception)
     listing = cli_runner.invoke(cli, ["list"])
     assert listing.exit_code == 0 and "Sums" in listing.output and "region" in listing.output
+
+
+def test_cli_run_says_when_the_sandbox_keeps_running(
+    nbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from course_lib.sandbox import _stack
+
+    monkeypatch.setenv("COURSE_NOTEBOOKS", str(nbdir))
+    monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path / "state"))
+    cli_runner = CliRunner()
+    quiet = cli_runner.invoke(cli, ["run", "--parts", "0", "--no-html", "--out", str(tmp_path / "r")])
+    assert quiet.exit_code == 0 and "still running" not in quiet.output
+    _stack.state_file().parent.mkdir(parents=True, exist_ok=True)
+    _stack.state_file().write_text("{}")  # what a notebook that started the stack leaves behind
+    told = cli_runner.invoke(cli, ["run", "--parts", "0", "--no-html", "--out", str(tmp_path / "r")])
+    assert told.exit_code == 0 and "`course sandbox down` stops it" in told.output
