@@ -117,6 +117,9 @@ BINARIES: dict[str, tuple[str, str, bool, str]] = {
     "etcd": ("(make tools)", "etcd", False, "--version"),
     "kwokctl": ("(make tools)", "kwokctl", False, "--version"),
     "loki": ("(make tools)", "loki", False, "-version"),
+    "kubeseal": ("(make tools)", "kubeseal", False, "--version"),
+    "kyverno": ("(make tools)", "kyverno", False, "version"),
+    "tofu": ("(make tools)", "opentofu", False, "version"),
     "go": ("golang (or https://go.dev)", "go", False, "version"),
 }
 
@@ -136,9 +139,11 @@ def _version(path: str, flag: str) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"not runnable: {exc}"
     text = (proc.stdout or proc.stderr).strip().splitlines()
-    first = text[0] if text else ""
-    m = re.search(r"v?\d+\.\d+(\.\d+)?[^\s,)]*", first)
-    return m.group(0) if m else first[:40]
+    for line in text:  # the first line with a version (tofu prints configuration warnings before its version)
+        m = re.search(r"v?\d+\.\d+(\.\d+)?[^\s,)]*", line)
+        if m:
+            return m.group(0)
+    return text[0][:40] if text else ""
 
 
 def _binary_check(name: str) -> Check:

@@ -11,7 +11,6 @@ Used in: notebook 01 (generated and displayed), notebook 02 (Argo CD via Terrafo
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -361,11 +360,14 @@ class FmtResult:
 
 
 def fmt_check(directory: str | Path) -> FmtResult:
-    """Run ``terraform fmt -check -diff`` (or ``tofu``) on ``directory`` when either binary is on PATH.
+    """Run ``terraform fmt -check -diff`` (or ``tofu``, e.g. the one ``make tools`` builds) on ``directory`` when
+    either is installed.
 
     Used in: notebook 01.
     """
-    tool = shutil.which("terraform") or shutil.which("tofu")
+    from ..tools import find
+
+    tool = find("terraform") or find("tofu")
     if tool is None:
         return FmtResult(None, None, "")
     name = Path(tool).name

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import hcl2
 import pytest
 
+from course_lib import tools
 from course_lib.provision import ClusterSpec, NodePool, fmt_check, render_terraform, write_terraform
 from course_lib.provision._terraform import ARGOCD_CHART_VERSION, FILES, PROVIDER_VERSIONS
 
@@ -102,8 +102,8 @@ def test_outputs_and_secrets_hygiene(spec: ClusterSpec) -> None:
 
 
 def test_fmt_check(tmp_path: Path, spec: ClusterSpec) -> None:
-    if not (shutil.which("terraform") or shutil.which("tofu")):
-        pytest.skip("neither terraform nor tofu is on PATH; formatting is checked only where one is installed")
+    if not (tools.find("terraform") or tools.find("tofu")):
+        pytest.skip("neither terraform nor tofu is installed (`make tools` builds tofu); nothing to check with")
     write_terraform(spec, tmp_path)
     result = fmt_check(tmp_path)
     assert result.ok, result.output

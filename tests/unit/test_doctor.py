@@ -1,0 +1,82 @@
+"""``course doctor``: every check says what is missing and how to fix it, and never shows the token."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from course_lib import _doctor
+from course_lib.cli import cli
+
+
+def fake_program(folder: Path, name: str, script: str) -> Path:
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+def test_version_is_the_first_line_that_has_one(tmp_path: Path) -> None:
+    noisy = fake_program(
+        tmp_path, "tofu", "echo 'Warning: Unable to open CLI configuration file'\necho 'OpenTofu v1.12.6'\n"
+    )
+    assert _doctor._version(str(noisy), "version") == "v1.12.6"
+    plain = fake_program(tmp_path, "etcd", "echo 'etcd Version: 3.6.16' >&2\n")
+    assert _doctor._version(str(plain), "--version") == "3.6.16"
+    silent = fake_program(tmp_path, "quiet", "echo 'no number here'\n")
+    assert _doctor._version(str(silent), "--version") == "no number here"
+
+
+def test_missing_binaries_name_their_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_doctor, "find_binary", lambda name: None)
+    debian = _doctor._binary_check("prometheus")
+    assert not debian.ok and debian.required and "apt-get install -y prometheus" in debian.fix
+    built = _doctor._binary_check("kyverno")
+    assert not built.ok and not built.required and "make tools" in built.fix
+
+
+#: the program the doctor looks for, per tool in tools/pins.env
+PROGRAM_OF_TOOL = {
+    "helm": "helm",
+    "kubernetes": "kube-apiserver",
+    "etcd": "etcd",
+    "kwok": "kwokctl",
+    "loki": "loki",
+    "kubeseal": "kubeseal",
+    "tofu": "tofu",
+    "kyverno": "kyverno",
+}
+
+
+def test_every_tool_make_tools_builds_is_checked() -> None:
+    from course_lib import tools
+
+    built = {name for name, (pkg, *_rest) in _doctor.BINARIES.items() if pkg == "(make tools)"}
+    assert set(tools.read_pins()["TOOLS"].split()) == set(PROGRAM_OF_TOOL), "a new tool: add it to the doctor"
+    assert set(PROGRAM_OF_TOOL.values()) == built
+
+
+def test_report_verdict_and_token_stays_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "dop_v1_" + "0123456789abcdef" * 4
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", secret)
+    monkeypatch.setattr(_doctor, "find_binary", lambda name: None)
+    report = _doctor.doctor()
+    text = str(report)
+    assert secret not in text and secret not in report.table().to_string()
+    assert "set (value hidden)" in text
+    assert not report.ok and text.rstrip().endswith("Some required items are missing (see → lines).")
+    assert {c.item for c in report.missing} >= {"prometheus", "kubectl", "git"}
+    result = CliRunner().invoke(cli, ["doctor"])
+    assert secret not in result.output
+
+
+def test_doctor_cli_exit_code_follows_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_doctor, "find_binary", lambda name: None)
+    assert CliRunner().invoke(cli, ["doctor"]).exit_code == 1
+    monkeypatch.setattr(_doctor, "find_binary", lambda name: "/bin/true")
+    monkeypatch.setattr(_doctor, "_version", lambda path, flag: "1.0")
+    ok = CliRunner().invoke(cli, ["doctor"])
+    assert ok.exit_code == 0 and "All required items are present." in ok.output
