@@ -72,9 +72,9 @@ def run_cmd(
             click.echo(f"{'':16}HTML export failed: {r.html_error.splitlines()[0][:200]}")
     click.echo(f"\nReport: {report.out_dir}/report.html  ({report.seconds:.1f} s)")
     if target == "sandbox":
-        from .sandbox import _controlplane, _stack
+        from .sandbox import overview
 
-        if _stack.state_file().exists() or _controlplane.cluster_status()["recorded"]:
+        if overview().running:
             click.echo(
                 "The sandbox is still running: `course sandbox status` shows it, `course sandbox down` stops it."
             )

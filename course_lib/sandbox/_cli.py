@@ -58,21 +58,12 @@ def down() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(as_json: bool) -> None:
     """Print each service's pid, URL and health; exit 1 when the stack is not healthy."""
-    from ._controlplane import cluster_status
-    from ._stack import as_dict
-    from ._stack import status as _status
+    from ._stack import as_dict, overview
 
-    st = _status()
-    plane = cluster_status()
+    now = overview()
     if as_json:
-        click.echo(json.dumps({**as_dict(st), "control_plane": plane}, indent=2))
+        click.echo(json.dumps({**as_dict(now.stack), "control_plane": dict(now.control_plane)}, indent=2))
     else:
-        click.echo(st.table())
-        if plane["recorded"]:
-            health = "healthy" if plane["healthy"] else "NOT HEALTHY"
-            click.echo(f"kubernetes     {plane['server']}  {plane['nodes']} nodes  {health}")
-            click.echo(f"kubeconfig     {plane['kubeconfig']}")
-        else:
-            click.echo("kubernetes     not running" + ("" if plane["available"] else " (not built: `make tools`)"))
-    if not st.healthy or (plane["recorded"] and not plane["healthy"]):
+        click.echo(str(now))
+    if not now.healthy:
         raise click.exceptions.Exit(1)

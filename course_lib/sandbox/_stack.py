@@ -760,6 +760,47 @@ def status() -> StackStatus:
     return StackStatus(services=tuple(services), state_file=str(state_file()), recorded=True)
 
 
+@dataclass(frozen=True)
+class SandboxOverview:
+    """Everything of the sandbox on this machine: the stack's services and the Kubernetes control plane."""
+
+    stack: StackStatus
+    control_plane: Mapping[str, Any]
+
+    @property
+    def running(self) -> bool:
+        """True while anything of the sandbox is recorded as started (``down()`` clears it)."""
+        return self.stack.recorded or bool(self.control_plane.get("recorded"))
+
+    @property
+    def healthy(self) -> bool:
+        """The stack is healthy and the control plane, if one was started, answers."""
+        plane = self.control_plane
+        return self.stack.healthy and (not plane.get("recorded") or bool(plane.get("healthy")))
+
+    def __str__(self) -> str:
+        plane = self.control_plane
+        lines = [self.stack.table()]
+        if plane.get("recorded"):
+            health = "healthy" if plane.get("healthy") else "NOT HEALTHY"
+            lines.append(f"kubernetes     {plane['server']}  {plane['nodes']} nodes  {health}")
+            lines.append(f"kubeconfig     {plane['kubeconfig']}")
+        else:
+            built = "" if plane.get("available", True) else " (not built: `make tools`)"
+            lines.append("kubernetes     not running" + built)
+        return "\n".join(lines)
+
+
+def overview() -> SandboxOverview:
+    """:func:`status` plus the control plane's: what ``course sandbox status`` prints (changes nothing).
+
+    Used in: notebook 11 and ``course sandbox status``.
+    """
+    from ._controlplane import cluster_status
+
+    return SandboxOverview(status(), cluster_status())
+
+
 def down(*, timeout: float = 5.0) -> tuple[str, ...]:
     """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), the sandbox's Kubernetes
     control plane if one runs, and delete their files.

@@ -178,6 +178,7 @@ def test_cli_run_says_when_the_sandbox_keeps_running(
     quiet = cli_runner.invoke(cli, ["run", "--parts", "0", "--no-html", "--out", str(tmp_path / "r")])
     assert quiet.exit_code == 0 and "still running" not in quiet.output
     _stack.state_file().parent.mkdir(parents=True, exist_ok=True)
-    _stack.state_file().write_text("{}")  # what a notebook that started the stack leaves behind
+    # what a notebook that started the stack leaves behind (here: a stack whose services have all exited)
+    _stack.state_file().write_text(json.dumps({"version": _stack.STATE_VERSION, "services": []}))
     told = cli_runner.invoke(cli, ["run", "--parts", "0", "--no-html", "--out", str(tmp_path / "r")])
     assert told.exit_code == 0 and "`course sandbox down` stops it" in told.output

@@ -127,6 +127,24 @@ def test_status_table_and_health() -> None:
     assert not _stack.StackStatus(services=(), state_file="/x", recorded=False).healthy
 
 
+def test_overview_adds_the_control_plane() -> None:
+    healthy = _stack.StackStatus(
+        services=(_stack.ServiceStatus("prometheus", 10, "http://127.0.0.1:1", True, True),),
+        state_file="/x",
+        recorded=True,
+    )
+    nothing = _stack.StackStatus(services=(), state_file="/x", recorded=False)
+    plane = {"recorded": True, "healthy": False, "server": "https://127.0.0.1:6443", "nodes": 2, "kubeconfig": "/k"}
+    sick = _stack.SandboxOverview(healthy, plane)
+    assert sick.running and not sick.healthy
+    assert "https://127.0.0.1:6443  2 nodes  NOT HEALTHY" in str(sick) and "prometheus" in str(sick)
+    assert _stack.SandboxOverview(healthy, {**plane, "healthy": True}).healthy
+    only_plane = _stack.SandboxOverview(nothing, plane)
+    assert only_plane.running  # a control plane alone is still something to stop
+    gone = _stack.SandboxOverview(nothing, {"recorded": False, "available": False})
+    assert not gone.running and "not running (not built: `make tools`)" in str(gone)
+
+
 def test_cli_status_without_stack_exits_non_zero(state_dir: Path) -> None:
     result = CliRunner().invoke(sandbox_cli, ["status"])
     assert result.exit_code == 1 and "No sandbox stack is recorded" in result.output
