@@ -425,11 +425,20 @@ def run_parts(
                 results.append(execute(job, html=html))
                 bar.update()
         else:
+            # A notebook that stops the shared sandbox at its end (part 11: `stop_sandbox`) must not run while
+            # others still use it: in parallel runs it starts once every other notebook has finished.
+            finishers = [i for i, job in enumerate(planned) if _stops_sandbox(job)]
+            waves = [[i for i in range(len(planned)) if i not in finishers], finishers]
+            by_index: dict[int, JobResult] = {}
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures: list[Future[JobResult]] = [pool.submit(execute, job, html=html) for job in planned]
-                for fut in futures:
-                    results.append(fut.result())
-                    bar.update()
+                for wave in waves:
+                    futures: dict[int, Future[JobResult]] = {
+                        i: pool.submit(execute, planned[i], html=html) for i in wave
+                    }
+                    for i, fut in futures.items():
+                        by_index[i] = fut.result()
+                        bar.update()
+            results = [by_index[i] for i in range(len(planned))]
     finally:
         bar.close()
     report = RunReport(
@@ -443,6 +452,12 @@ def run_parts(
     )
     write_report(report, run_dir)
     return report
+
+
+def _stops_sandbox(job: Job) -> bool:
+    """Whether this notebook stops the shared sandbox when it ends (it declares ``stop_sandbox``, left true)."""
+    declares = any(p.name == "stop_sandbox" for p in job.part.parameters)
+    return declares and job.parameters.get("stop_sandbox", True) not in (False, "False", "false", 0)
 
 
 def _learner_params(planned: Sequence[Job]) -> dict[str, dict[str, Any]]:

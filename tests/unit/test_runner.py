@@ -182,3 +182,34 @@ def test_cli_run_says_when_the_sandbox_keeps_running(
     _stack.state_file().write_text(json.dumps({"version": _stack.STATE_VERSION, "services": []}))
     told = cli_runner.invoke(cli, ["run", "--parts", "0", "--no-html", "--out", str(tmp_path / "r")])
     assert told.exit_code == 0 and "`course sandbox down` stops it" in told.output
+
+
+def test_parallel_run_starts_the_sandbox_stopper_after_the_others(tmp_path: Path) -> None:
+    """Part 11 stops the shared sandbox at its end: with --jobs it must not overlap notebooks still using it."""
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    log = tmp_path / "times"
+    log.mkdir()
+    record = "import time, pathlib\npathlib.Path(log, name).write_text(f'{time.time()} {{}}')"
+    for i, name in enumerate(["slow_a", "slow_b"]):
+        make_notebook(
+            d / f"0{i}_{name}.ipynb",
+            name,
+            f'log = ""\nname = "{name}"',
+            [f"import time\nstart = time.time()\ntime.sleep(1.5)\n{record.replace('{{}}', '{start}')}"],
+        )
+    make_notebook(
+        d / "02_cleanup.ipynb",
+        "Cleanup",
+        'log = ""\nname = "cleanup"\nstop_sandbox = True',
+        [f"import time\nstart = time.time()\n{record.replace('{{}}', '{start}')}"],
+    )
+    report = runner.run_parts("all", params={"log": str(log)}, jobs=3, out=tmp_path / "r", notebooks=d, progress=False)
+    assert report.ok and [r.part for r in report.results] == [0, 1, 2]
+    end = {p.name: float(p.read_text().split()[0]) for p in log.iterdir()}
+    began = {p.name: float(p.read_text().split()[1]) for p in log.iterdir()}
+    assert began["cleanup"] >= max(end["slow_a"], end["slow_b"])
+    assert began["slow_b"] < end["slow_a"]  # the others did run in parallel
+
+    _, _, kept = runner.plan_jobs(parts="2", params={"stop_sandbox": False}, notebooks=d, out=tmp_path / "r2")
+    assert not runner._stops_sandbox(kept[0])
