@@ -427,7 +427,7 @@ def helmfile_yaml(releases: Sequence[Release] | None = None) -> str:
             version, or two releases share a namespace/name.
 
     Example:
-        >>> "version: 41.5.0" in helmfile_yaml()
+        >>> "version: 41.3.0" in helmfile_yaml()
         True
 
     Used in: notebook 06.

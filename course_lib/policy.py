@@ -50,7 +50,7 @@ FALCO_CHART = HelmChart(
     "falcosecurity",
     "https://falcosecurity.github.io/charts",
     "falco",
-    "9.1.1",
+    "9.1.0",
     "0.44.1",
     (("driver.kind", "modern_ebpf"), ("tty", "true")),
 )

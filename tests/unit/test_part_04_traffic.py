@@ -98,7 +98,7 @@ def test_install_plans() -> None:
     acme = values["certificatesResolvers"]["le"]["acme"]
     assert acme["email"] == "ops@example.com" and "caServer" not in acme
     assert values["persistence"]["enabled"] is True
-    assert "--version 41.5.0" in traffic.traefik_install_commands()[-1]
+    assert "--version 41.3.0" in traffic.traefik_install_commands()[-1]
     assert any("profile=demo" in c for c in traffic.istio_install_commands())
     assert any("istio/istiod --version 1.30.3" in c for c in traffic.istio_install_commands(method="helm"))
     with pytest.raises(ConfigError):

@@ -145,7 +145,7 @@ def test_charts_and_comparison() -> None:
     assert p.charts()["kyverno"].version == "3.9.1"
     # the chart ships the same Kyverno release as the CLI the course builds (tools/pins.env)
     assert p.charts()["kyverno"].app_version == tools.read_pins()["KYVERNO_VERSION"]
-    assert "--version 9.1.1" in p.FALCO_CHART.commands and "driver.kind=modern_ebpf" in p.FALCO_CHART.commands
+    assert "--version 9.1.0" in p.FALCO_CHART.commands and "driver.kind=modern_ebpf" in p.FALCO_CHART.commands
     assert list(p.charts_table()["release"]) == ["kyverno", "falco", "external-secrets"]
     assert list(p.secrets_comparison().columns)[1:] == ["Sealed Secrets", "External Secrets Operator"]
     assert m.validate(m.render("05/sample-pods")).ok and m.validate(m.render("05/allow-gateway-egress")).ok
