@@ -15,6 +15,7 @@ Used in: notebook 00 (batches with papermill), ``course run``, ``make run``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -23,7 +24,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -319,6 +320,17 @@ def scrub_notebook_file(path: Path) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def _kernel_config() -> Iterator[Any]:
+    """Kernels talk to the runner over Unix sockets (ZeroMQ ``ipc``), not TCP ports: nothing listens on the
+    network, and the kernel does not warn about unencrypted TCP once per notebook. Each kernel gets its own
+    short-lived folder for its sockets, so kernels running in parallel never share one."""
+    from traitlets.config import Config
+
+    with tempfile.TemporaryDirectory(prefix="course-kernel-") as folder:  # short: socket paths max ~100 chars
+        yield Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "k")}})
+
+
 def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900, html: bool = False) -> JobResult:
     """Execute one job with papermill; never raises for a failing notebook (the result says so).
 
@@ -333,15 +345,17 @@ def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900, html:
     start = time.perf_counter()
     status, cell, error = "ok", None, None
     try:
-        papermill.execute_notebook(
-            str(job.part.path),
-            str(job.output),
-            parameters=dict(job.parameters),
-            kernel_name=kernel_name,
-            progress_bar=False,
-            cwd=str(job.cwd),
-            execution_timeout=timeout,
-        )
+        with _kernel_config() as kernel_config:
+            papermill.execute_notebook(
+                str(job.part.path),
+                str(job.output),
+                parameters=dict(job.parameters),
+                kernel_name=kernel_name,
+                progress_bar=False,
+                cwd=str(job.cwd),
+                execution_timeout=timeout,
+                config=kernel_config,
+            )
     except PapermillExecutionError as exc:
         status, cell, error = "failed", exc.cell_index, f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # kernel died, timeout, unreadable notebook ...
@@ -695,7 +709,10 @@ def _build_one(src: Path, *, execute_cells: bool) -> Path:
         out = Path(tmp) / f"out-{target.name}"
         if execute_cells:
             try:
-                papermill.execute_notebook(str(raw), str(out), kernel_name="python3", progress_bar=False, cwd=tmp)
+                with _kernel_config() as kernel_config:
+                    papermill.execute_notebook(
+                        str(raw), str(out), kernel_name="python3", progress_bar=False, cwd=tmp, config=kernel_config
+                    )
             except PapermillExecutionError as exc:
                 raise RunError(
                     f"{src.name} failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}",

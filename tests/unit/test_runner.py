@@ -213,3 +213,18 @@ def test_parallel_run_starts_the_sandbox_stopper_after_the_others(tmp_path: Path
 
     _, _, kept = runner.plan_jobs(parts="2", params={"stop_sandbox": False}, notebooks=d, out=tmp_path / "r2")
     assert not runner._stops_sandbox(kept[0])
+
+
+def test_kernels_listen_on_unix_sockets_not_tcp(tmp_path: Path) -> None:
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    make_notebook(
+        d / "00_transport.ipynb",
+        "Transport",
+        'target = "sandbox"',
+        ["from ipykernel.kernelapp import IPKernelApp\nprint('transport:', IPKernelApp.instance().transport)"],
+    )
+    report = runner.run_parts("0", out=tmp_path / "r", notebooks=d, progress=False)
+    cells = nbformat.read(report.results[0].output, as_version=4).cells
+    printed = "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
+    assert "transport: ipc" in printed
