@@ -15,8 +15,10 @@ Used in: notebook 00 (batches with papermill), ``course run``, ``make run``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -208,6 +210,8 @@ class Job:
     output: Path
     cwd: Path
     learner: str = ""
+    #: the learner's own sandbox (its ``COURSE_STATE_DIR``) in a run with several learners; None: the default
+    state_dir: Path | None = None
 
 
 @dataclass
@@ -331,6 +335,34 @@ def _kernel_config() -> Iterator[Any]:
         yield Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "k")}})
 
 
+@contextlib.contextmanager
+def _state_dir(path: Path | None) -> Iterator[None]:
+    """``COURSE_STATE_DIR`` = ``path`` inside the block (the kernel inherits it); nothing changes for None."""
+    if path is None:
+        yield
+        return
+    old = os.environ.get("COURSE_STATE_DIR")
+    os.environ["COURSE_STATE_DIR"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("COURSE_STATE_DIR", None)
+        else:
+            os.environ["COURSE_STATE_DIR"] = old
+
+
+def _stop_learner_sandbox(path: Path) -> None:
+    """Stop what a learner's notebooks started in their private sandbox, and delete its folder."""
+    from .sandbox import down
+
+    try:
+        with _state_dir(path):
+            down()
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900, html: bool = False) -> JobResult:
     """Execute one job with papermill; never raises for a failing notebook (the result says so).
 
@@ -345,7 +377,7 @@ def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900, html:
     start = time.perf_counter()
     status, cell, error = "ok", None, None
     try:
-        with _kernel_config() as kernel_config:
+        with _state_dir(job.state_dir), _kernel_config() as kernel_config:
             papermill.execute_notebook(
                 str(job.part.path),
                 str(job.output),
@@ -411,7 +443,10 @@ def run_parts(
         html: also write each executed notebook as HTML with its plots (offline), linked from report.html.
 
     With a matrix, report.html and report.json also hold an instructor summary: a learner x part table
-    (status, seconds), per-learner totals and, on ``doks``, each learner's estimated cost.
+    (status, seconds), per-learner totals and, on ``doks``, each learner's estimated cost. Each learner of a
+    matrix gets a private sandbox (stack and control plane, started when a notebook first needs them and
+    stopped after their last notebook), so learners running in parallel never see each other's faults,
+    alerts or objects.
 
     Example:
         >>> report = run_parts("0", out="/tmp/runs")  # doctest: +SKIP
@@ -431,13 +466,26 @@ def run_parts(
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     results: list[JobResult] = []
+    sandboxes: dict[str, Path] = {}
+    learners = sorted({job.learner for job in planned})
+    if len(learners) > 1:
+        sandboxes = {name: Path(tempfile.mkdtemp(prefix=f"course-{name}-")) for name in learners}
+        planned = [dataclasses.replace(job, state_dir=sandboxes[job.learner]) for job in planned]
+    remaining = collections.Counter(job.learner for job in planned)
+
+    def done(job: Job) -> None:
+        remaining[job.learner] -= 1
+        bar.update()
+        if remaining[job.learner] == 0 and job.learner in sandboxes:
+            _stop_learner_sandbox(sandboxes.pop(job.learner))
+
     bar = tqdm(total=len(planned), desc=f"course run {run_id}", unit="nb", disable=not progress)
     try:
         if jobs == 1:
             for job in planned:
                 bar.set_postfix_str(job.output.name)
                 results.append(execute(job, html=html))
-                bar.update()
+                done(job)
         else:
             # A notebook that stops the shared sandbox at its end (part 11: `stop_sandbox`) must not run while
             # others still use it: in parallel runs it starts once every other notebook has finished.
@@ -451,10 +499,12 @@ def run_parts(
                     }
                     for i, fut in futures.items():
                         by_index[i] = fut.result()
-                        bar.update()
+                        done(planned[i])
             results = [by_index[i] for i in range(len(planned))]
     finally:
         bar.close()
+        for path in sandboxes.values():  # learners whose notebooks did not all finish
+            _stop_learner_sandbox(path)
     report = RunReport(
         run_id=run_id,
         target=target,
@@ -470,7 +520,7 @@ def run_parts(
 
 def _stops_sandbox(job: Job) -> bool:
     """Whether this notebook stops the shared sandbox when it ends (it declares ``stop_sandbox``, left true)."""
-    declares = any(p.name == "stop_sandbox" for p in job.part.parameters)
+    declares = "stop_sandbox" in job.part.parameter_names
     return declares and job.parameters.get("stop_sandbox", True) not in (False, "False", "false", 0)
 
 

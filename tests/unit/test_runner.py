@@ -228,3 +228,41 @@ def test_kernels_listen_on_unix_sockets_not_tcp(tmp_path: Path) -> None:
     cells = nbformat.read(report.results[0].output, as_version=4).cells
     printed = "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
     assert "transport: ipc" in printed
+
+
+def test_each_learner_of_a_matrix_gets_a_private_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    for i in range(2):
+        make_notebook(
+            d / f"0{i}_where.ipynb",
+            f"Where {i}",
+            'target = "sandbox"\nlearner = "learner"',
+            ["import os\nprint('state:', os.environ.get('COURSE_STATE_DIR'))"],
+        )
+    shared = str(tmp_path / "shared-state")
+    monkeypatch.setenv("COURSE_STATE_DIR", shared)
+    m = tmp_path / "learners.csv"
+    m.write_text("learner\nada\nbob\n")
+    report = runner.run_parts("all", matrix=m, jobs=2, out=tmp_path / "r", notebooks=d, progress=False)
+    assert report.ok
+    seen: dict[str, set[str]] = {}
+    for r in report.results:
+        text = "".join(
+            o.get("text", "")
+            for c in nbformat.read(r.output, as_version=4).cells
+            if c.cell_type == "code"
+            for o in c.outputs
+        )
+        seen.setdefault(r.learner, set()).add(text.split("state:", 1)[1].strip())
+    ada, bob = seen["ada"], seen["bob"]
+    assert len(ada) == 1 and len(bob) == 1 and ada != bob  # one sandbox per learner, for all their parts
+    assert shared not in ada | bob and os.environ["COURSE_STATE_DIR"] == shared
+    assert all(Path(p).name.startswith(f"course-{who}-") for who, ps in seen.items() for p in ps)
+    assert not any(Path(p).exists() for p in ada | bob)  # stopped and deleted after their last notebook
+
+    single = runner.run_parts("0", out=tmp_path / "r1", notebooks=d, progress=False)
+    cells = nbformat.read(single.results[0].output, as_version=4).cells
+    assert shared in "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
