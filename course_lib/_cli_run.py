@@ -35,6 +35,14 @@ def list_cmd() -> None:
     show_default=True,
     help="Also write each executed notebook as HTML with its plots (opens offline), linked from report.html.",
 )
+@click.option(
+    "--html-plotly",
+    type=click.Choice(["embed", "shared"]),
+    default="embed",
+    show_default=True,
+    help="embed: plotly.js in every HTML file (each opens on its own); shared: once per run folder (~4.6 MB less "
+    "per file, for classes; keep the folder together).",
+)
 def run_cmd(
     parts: str | None,
     all_parts: bool,
@@ -44,6 +52,7 @@ def run_cmd(
     jobs: int,
     matrix: str | None,
     html: bool,
+    html_plotly: str,
 ) -> None:
     """Run notebooks with papermill; write executed notebooks, report.json and report.html."""
     from .errors import ConfigError
@@ -61,6 +70,7 @@ def run_cmd(
         out=out,
         jobs=jobs,
         html=html,
+        html_plotly=html_plotly,
     )
     for r in report.results:
         mark = click.style("ok", fg="green") if r.status == "ok" else click.style("FAILED", fg="red")

@@ -20,6 +20,7 @@ Used in: ``course run`` (an HTML file next to every executed notebook, linked fr
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +35,13 @@ _TEMPLATE_NAME = "course_export.html.j2"
 # Extends nbconvert's "lab" page and removes everything it would fetch from a CDN; adds plotly.js once.
 _TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}
-{%- if resources.course_plotly_js -%}
+{%- if resources.course_plotly_js or resources.course_plotly_src -%}
 <script type="text/javascript">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>
+{%- if resources.course_plotly_src -%}
+<script type="text/javascript" id="course-plotly-js" src="{{ resources.course_plotly_src | e }}"></script>
+{%- else -%}
 <script type="text/javascript" id="course-plotly-js">{{ resources.course_plotly_js }}</script>
+{%- endif -%}
 {%- endif -%}
 {%- endblock html_head_js -%}
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
@@ -140,8 +145,31 @@ def _nbconvert_data_dir() -> list[str]:
     return []
 
 
-def notebook_html(nb: Any, *, title: str = "", id_prefix: str = "course-fig") -> tuple[str, int]:
-    """Render an nbformat notebook to self-contained HTML; returns ``(html, number_of_figures)``."""
+def shared_plotly_js(folder: str | Path) -> Path:
+    """Write the installed plotly's ``plotly.min.js`` into ``folder`` once (named by its version) and return it.
+
+    For many exports in one folder tree (a classroom run): each HTML file then loads this one file by a relative
+    path instead of embedding its own ~4.6 MB copy, and still opens offline as long as the folder stays together.
+    """
+    import plotly
+
+    path = Path(folder) / f"plotly-{plotly.__version__}.min.js"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(plotly_js(), encoding="utf-8")
+        os.replace(tmp, path)  # atomic: parallel exports never see half a file
+    return path
+
+
+def notebook_html(
+    nb: Any, *, title: str = "", id_prefix: str = "course-fig", plotly_src: str | None = None
+) -> tuple[str, int]:
+    """Render an nbformat notebook to HTML; returns ``(html, number_of_figures)``.
+
+    plotly.js is embedded (self-contained file) unless ``plotly_src`` gives a URL, e.g. a relative path to the file
+    :func:`shared_plotly_js` wrote.
+    """
     import jinja2
     from nbconvert import HTMLExporter
 
@@ -160,18 +188,24 @@ def notebook_html(nb: Any, *, title: str = "", id_prefix: str = "course-fig") ->
     nb, counted = counter.preprocess(nb, {"course_id_prefix": id_prefix})
     figures = int(counted["course_figures"])
     resources: dict[str, Any] = {"metadata": {"name": title or "notebook"}}
-    if figures:
+    if figures and plotly_src:
+        resources["course_plotly_src"] = plotly_src
+    elif figures:
         resources["course_plotly_js"] = plotly_js()
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return body, figures
 
 
-def export_html(notebook: str | Path, *, output: str | Path | None = None) -> ExportResult:
+def export_html(
+    notebook: str | Path, *, output: str | Path | None = None, plotly_js_file: str | Path | None = None
+) -> ExportResult:
     """Write an executed notebook as one HTML file that shows its outputs and plots offline.
 
     Args:
         notebook: an ``.ipynb`` file (executed, with outputs).
         output: the HTML file to write; default: next to the notebook, with ``.html``.
+        plotly_js_file: a ``plotly.min.js`` on disk (:func:`shared_plotly_js`) to load by relative path instead
+            of embedding plotly.js; default: embedded, so the file works on its own.
 
     Returns:
         An :class:`ExportResult` with the path, the number of figures and the time taken.
@@ -214,7 +248,13 @@ def export_html(notebook: str | Path, *, output: str | Path | None = None) -> Ex
         ),
         src.stem,
     )
-    body, figures = notebook_html(nb, title=title, id_prefix=f"fig-{src.stem}")
+    src_url = None
+    if plotly_js_file is not None:
+        script = Path(plotly_js_file)
+        if not script.is_file():
+            raise ConfigError(f"{str(script)!r} does not exist", hint="write it first with shared_plotly_js(folder)")
+        src_url = Path(os.path.relpath(script.resolve(), dest.resolve().parent)).as_posix()
+    body, figures = notebook_html(nb, title=title, id_prefix=f"fig-{src.stem}", plotly_src=src_url)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(redact(body), encoding="utf-8")
     return ExportResult(
@@ -226,4 +266,12 @@ def export_html(notebook: str | Path, *, output: str | Path | None = None) -> Ex
     )
 
 
-__all__ = ["PLOTLY_MIME", "ExportResult", "export_html", "figure_html", "notebook_html", "plotly_js"]
+__all__ = [
+    "PLOTLY_MIME",
+    "ExportResult",
+    "export_html",
+    "figure_html",
+    "notebook_html",
+    "plotly_js",
+    "shared_plotly_js",
+]

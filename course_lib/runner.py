@@ -335,6 +335,10 @@ def _kernel_config() -> Iterator[Any]:
         yield Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(folder, "k")}})
 
 
+#: How ``course run`` gives exported HTML its plotly.js: in every file, or once per run folder.
+HTML_PLOTLY = ("embed", "shared")
+
+
 @contextlib.contextmanager
 def _state_dir(path: Path | None) -> Iterator[None]:
     """``COURSE_STATE_DIR`` = ``path`` inside the block (the kernel inherits it); nothing changes for None."""
@@ -363,11 +367,19 @@ def _stop_learner_sandbox(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900, html: bool = False) -> JobResult:
+def execute(
+    job: Job,
+    *,
+    kernel_name: str = "python3",
+    timeout: int = 900,
+    html: bool = False,
+    plotly_js_file: Path | None = None,
+) -> JobResult:
     """Execute one job with papermill; never raises for a failing notebook (the result says so).
 
-    With ``html=True`` the executed notebook (even a failed one, up to where it stopped) is also written as a
-    self-contained HTML file next to it, plots included (:func:`course_lib.export.export_html`).
+    With ``html=True`` the executed notebook (even a failed one, up to where it stopped) is also written as an
+    HTML file next to it, plots included (:func:`course_lib.export.export_html`): self-contained, or loading
+    ``plotly_js_file`` by relative path when one is given.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -398,7 +410,7 @@ def execute(job: Job, *, kernel_name: str = "python3", timeout: int = 900, html:
         from .export import export_html
 
         try:
-            exported = export_html(job.output)
+            exported = export_html(job.output, plotly_js_file=plotly_js_file)
             html_path, html_seconds = str(exported.path), exported.seconds
         except Exception as exc:  # an export problem must not hide the notebook's own result
             html_error = redact(f"{type(exc).__name__}: {exc}")
@@ -430,6 +442,7 @@ def run_parts(
     progress: bool = True,
     notebooks: Path | None = None,
     html: bool = True,
+    html_plotly: str = "embed",
 ) -> RunReport:
     """Run course notebooks and write ``report.json`` / ``report.html`` next to the outputs.
 
@@ -441,6 +454,8 @@ def run_parts(
         out: the folder that receives ``<run-id>/``.
         jobs: notebooks executed in parallel.
         html: also write each executed notebook as HTML with its plots (offline), linked from report.html.
+        html_plotly: ``embed`` puts plotly.js (~4.6 MB) in every HTML file, so each works on its own;
+            ``shared`` writes it once into the run folder and the files load it from there (for classes).
 
     With a matrix, report.html and report.json also hold an instructor summary: a learner x part table
     (status, seconds), per-learner totals and, on ``doks``, each learner's estimated cost. Each learner of a
@@ -459,10 +474,17 @@ def run_parts(
 
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}", hint="use --jobs 1 for one notebook at a time")
+    if html_plotly not in HTML_PLOTLY:
+        raise ConfigError(f"unknown --html-plotly {html_plotly!r}", hint=f"choose one of: {', '.join(HTML_PLOTLY)}")
     run_id, run_dir, planned = plan_jobs(
         parts=parts, target=target, params=params, matrix=matrix, out=out, notebooks=notebooks
     )
     run_dir.mkdir(parents=True, exist_ok=True)
+    plotly_file = None
+    if html and html_plotly == "shared":
+        from .export import shared_plotly_js
+
+        plotly_file = shared_plotly_js(run_dir)
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     results: list[JobResult] = []
@@ -484,7 +506,7 @@ def run_parts(
         if jobs == 1:
             for job in planned:
                 bar.set_postfix_str(job.output.name)
-                results.append(execute(job, html=html))
+                results.append(execute(job, html=html, plotly_js_file=plotly_file))
                 done(job)
         else:
             # A notebook that stops the shared sandbox at its end (part 11: `stop_sandbox`) must not run while
@@ -495,7 +517,7 @@ def run_parts(
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 for wave in waves:
                     futures: dict[int, Future[JobResult]] = {
-                        i: pool.submit(execute, planned[i], html=html) for i in wave
+                        i: pool.submit(execute, planned[i], html=html, plotly_js_file=plotly_file) for i in wave
                     }
                     for i, fut in futures.items():
                         by_index[i] = fut.result()

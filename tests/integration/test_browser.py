@@ -127,7 +127,8 @@ def classroom_run(tmp_path_factory: pytest.TempPathFactory) -> runner.RunReport:
     make_notebook(nbs / "00_plot.ipynb", "A plot", 'target = "sandbox"\nlearner = "learner"\ncount = 1', [PLOT])
     matrix = base / "learners.csv"
     matrix.write_text("learner,count\nada,3\nbob,5\n")
-    return runner.run_parts("0", matrix=matrix, out=base / "runs", notebooks=nbs, progress=False)
+    # a class: plotly.js once in the run folder, loaded by each learner's page (the 03 export test embeds it)
+    return runner.run_parts("0", matrix=matrix, out=base / "runs", notebooks=nbs, progress=False, html_plotly="shared")
 
 
 def test_report_and_its_linked_notebook_render_offline(classroom_run: runner.RunReport) -> None:
@@ -147,7 +148,7 @@ def test_report_and_its_linked_notebook_render_offline(classroom_run: runner.Run
     done, requests, page_seconds = _chromium(page.as_uri(), "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]
     plots = _plots(done.stdout)
-    assert len(plots) == 1
+    assert len(plots) == 1 and page.stat().st_size < 1_000_000  # plotly.js came from the run folder's one copy
     _assert_drawn(plots[0])
     assert ">bob<" in plots[0] or "bob</text>" in plots[0]  # bob's own parameters drew this figure
     _assert_offline(requests, links[1])

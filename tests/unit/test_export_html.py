@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from course_lib.cli import cli
 from course_lib.errors import ConfigError
-from course_lib.export import PLOTLY_MIME, export_html, figure_html, plotly_js
+from course_lib.export import PLOTLY_MIME, export_html, figure_html, plotly_js, shared_plotly_js
 
 
 def _bundle(fig: go.Figure) -> dict:
@@ -61,6 +61,27 @@ def test_figures_are_drawn_and_plotly_js_is_embedded_once(tmp_path: Path) -> Non
     assert "<title>Plots for the test</title>" in html
     assert _external_resources(html) == []  # no require.js, MathJax, mermaid or widget manager from a CDN
     assert result.size_bytes == result.path.stat().st_size and result.seconds > 0
+
+
+def test_shared_plotly_js_is_written_once_and_loaded_by_relative_path(tmp_path: Path) -> None:
+    import plotly
+
+    script = shared_plotly_js(tmp_path / "run")
+    assert script.name == f"plotly-{plotly.__version__}.min.js" and script.read_text() == plotly_js()
+    written = script.stat().st_mtime_ns
+    assert shared_plotly_js(tmp_path / "run") == script and script.stat().st_mtime_ns == written  # not again
+
+    (tmp_path / "run" / "ada").mkdir()
+    src = _notebook(tmp_path / "run" / "ada" / "03_plots.ipynb", figures=2)
+    result = export_html(src, plotly_js_file=script)
+    html = result.path.read_text()
+    assert f'id="course-plotly-js" src="../{script.name}"' in html
+    assert plotly_js()[:200] not in html and result.size_bytes < 1_000_000  # the bundle is not copied in
+    assert html.count('class="plotly-graph-div course-plotly"') == 2 and _external_resources(html) == []
+    embedded = export_html(src, output=tmp_path / "alone.html")
+    assert embedded.size_bytes > result.size_bytes + len(plotly_js()) // 2
+    with pytest.raises(ConfigError, match="does not exist"):
+        export_html(src, plotly_js_file=tmp_path / "missing.js")
 
 
 def test_a_notebook_without_figures_carries_no_plotly_js(tmp_path: Path) -> None:

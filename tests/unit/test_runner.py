@@ -58,6 +58,7 @@ def test_list_parts_reads_titles_and_parameters(nbdir: Path) -> None:
         ({"parts": "1", "params": {"colour": "red"}}, "unknown parameter(s): colour"),
         ({"parts": "1", "params": {"do_token": "x"}}, "looks like a secret"),
         ({"parts": "1", "target": "aws"}, "unknown target 'aws'"),
+        ({"parts": "1", "html_plotly": "cdn"}, "unknown --html-plotly 'cdn'"),
     ],
 )
 def test_bad_requests_fail_before_anything_runs(nbdir: Path, tmp_path: Path, kwargs: dict, message: str) -> None:
