@@ -11,10 +11,11 @@ Used in: notebook 01 (create, kubeconfig), notebook 11 (delete, leftovers).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -186,21 +187,14 @@ class DOApi:
         self.clock = clock
 
     # -- plumbing ---------------------------------------------------------------------------------------------------
-    def call(self, what: str, op: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run one pydo operation; return its JSON body or raise a translated :class:`ProvisionError`."""
-        from azure.core.exceptions import DecodeError, HttpResponseError, ServiceRequestError, ServiceResponseError
+    @staticmethod
+    @contextlib.contextmanager
+    def _translated(what: str) -> Iterator[None]:
+        """Turn azure-core's transport and HTTP errors raised inside the block into :class:`ProvisionError`."""
+        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
         try:
-            response, body = op(*args, cls=_raw, **kwargs)
-        except DecodeError as exc:
-            status = getattr(exc.response, "status_code", None)
-            if status is not None and status >= 400:
-                raise api_error(what, exc.response) from None
-            raise ProvisionError(
-                f"DigitalOcean's reply to {what} could not be decoded",
-                hint="usually a proxy or an outage in between; run the cell again",
-                status=status,
-            ) from None
+            yield
         except HttpResponseError as exc:
             if exc.response is None:
                 raise ProvisionError(f"DigitalOcean could not {what}: {redact(str(exc))}", hint=_HINT_5XX) from None
@@ -210,6 +204,23 @@ class DOApi:
                 f"could not reach DigitalOcean to {what}: {type(exc).__name__}",
                 hint="check your network connection (and proxy settings), then run the cell again",
             ) from None
+
+    def call(self, what: str, op: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one pydo operation; return its JSON body or raise a translated :class:`ProvisionError`."""
+        from azure.core.exceptions import DecodeError
+
+        with self._translated(what):
+            try:
+                response, body = op(*args, cls=_raw, **kwargs)
+            except DecodeError as exc:  # an HttpResponseError too: told apart first
+                status = getattr(exc.response, "status_code", None)
+                if status is not None and status >= 400:
+                    raise api_error(what, exc.response) from None
+                raise ProvisionError(
+                    f"DigitalOcean's reply to {what} could not be decoded",
+                    hint="usually a proxy or an outage in between; run the cell again",
+                    status=status,
+                ) from None
         if response is not None and response.status_code >= 400:
             raise api_error(what, response)
         return body
@@ -264,25 +275,16 @@ class DOApi:
     def kubeconfig_text(self, cluster_id: str, *, expiry_seconds: int | None = None) -> str:
         """The kubeconfig YAML. pydo's ``get_kubeconfig`` cannot decode this YAML reply, so the request goes through
         the client's pipeline as a raw, streamed HTTP request (same auth, retries and error handling)."""
-        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
         from azure.core.rest import HttpRequest
 
         params = {"expiry_seconds": expiry_seconds} if expiry_seconds else None
         request = HttpRequest("GET", f"/v2/kubernetes/clusters/{cluster_id}/kubeconfig", params=params)
         what = f"get the kubeconfig of cluster {cluster_id}"
-        try:
+        with self._translated(what):
             # stream=True keeps azure-core's ContentDecodePolicy away from the YAML body (it only decodes JSON/XML
             # and raises DecodeError on application/yaml, which is exactly why pydo's get_kubeconfig fails).
             response = self.client.send_request(request, stream=True)
             response.read()
-        except HttpResponseError as exc:
-            if exc.response is None:
-                raise ProvisionError(f"DigitalOcean could not {what}: {redact(str(exc))}", hint=_HINT_5XX) from None
-            raise api_error(what, exc.response) from None
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise ProvisionError(
-                f"could not reach DigitalOcean to {what}: {type(exc).__name__}", hint="check your network"
-            ) from None
         if response.status_code >= 400:
             raise api_error(what, response)
         return str(response.text())
