@@ -13,9 +13,11 @@ Used in: every notebook's first code cell (``settings = course_lib.settings(targ
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, get_args
@@ -80,6 +82,21 @@ def state_dir() -> Path:
         os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "course-lib"
     )
     return Path(base)
+
+
+@contextlib.contextmanager
+def using_state_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """:func:`state_dir` is ``path`` inside the block (``COURSE_STATE_DIR``, so kernels and processes started there
+    inherit it); the previous value comes back afterwards."""
+    old = os.environ.get("COURSE_STATE_DIR")
+    os.environ["COURSE_STATE_DIR"] = str(path)
+    try:
+        yield Path(path)
+    finally:
+        if old is None:
+            os.environ.pop("COURSE_STATE_DIR", None)
+        else:
+            os.environ["COURSE_STATE_DIR"] = old
 
 
 def validate_name(value: str, *, what: str = "name", max_len: int = 63) -> str:

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import TARGETS, new_run_id, token, validate_name, validate_target
+from .config import TARGETS, new_run_id, token, using_state_dir, validate_name, validate_target
 from .errors import ConfigError, RunError, redact, secret_values
 
 #: Parameter names that must never be passed to a notebook (secrets come from the environment).
@@ -339,34 +339,6 @@ def _kernel_config() -> Iterator[Any]:
 HTML_PLOTLY = ("embed", "shared")
 
 
-@contextlib.contextmanager
-def _state_dir(path: Path | None) -> Iterator[None]:
-    """``COURSE_STATE_DIR`` = ``path`` inside the block (the kernel inherits it); nothing changes for None."""
-    if path is None:
-        yield
-        return
-    old = os.environ.get("COURSE_STATE_DIR")
-    os.environ["COURSE_STATE_DIR"] = str(path)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("COURSE_STATE_DIR", None)
-        else:
-            os.environ["COURSE_STATE_DIR"] = old
-
-
-def _stop_learner_sandbox(path: Path) -> None:
-    """Stop what a learner's notebooks started in their private sandbox, and delete its folder."""
-    from .sandbox import down
-
-    try:
-        with _state_dir(path):
-            down()
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def execute(
     job: Job,
     *,
@@ -389,7 +361,8 @@ def execute(
     start = time.perf_counter()
     status, cell, error = "ok", None, None
     try:
-        with _state_dir(job.state_dir), _kernel_config() as kernel_config:
+        learner_sandbox = using_state_dir(job.state_dir) if job.state_dir else contextlib.nullcontext()
+        with learner_sandbox, _kernel_config() as kernel_config:
             papermill.execute_notebook(
                 str(job.part.path),
                 str(job.output),
@@ -472,6 +445,8 @@ def run_parts(
     """
     from tqdm.auto import tqdm
 
+    from .sandbox._stack import stop_and_delete
+
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}", hint="use --jobs 1 for one notebook at a time")
     if html_plotly not in HTML_PLOTLY:
@@ -499,7 +474,7 @@ def run_parts(
         remaining[job.learner] -= 1
         bar.update()
         if remaining[job.learner] == 0 and job.learner in sandboxes:
-            _stop_learner_sandbox(sandboxes.pop(job.learner))
+            stop_and_delete(sandboxes.pop(job.learner))
 
     bar = tqdm(total=len(planned), desc=f"course run {run_id}", unit="nb", disable=not progress)
     try:
@@ -526,7 +501,7 @@ def run_parts(
     finally:
         bar.close()
         for path in sandboxes.values():  # learners whose notebooks did not all finish
-            _stop_learner_sandbox(path)
+            stop_and_delete(path)
     report = RunReport(
         run_id=run_id,
         target=target,

@@ -830,20 +830,24 @@ def isolated(prefix: str = "course-sandbox-") -> Iterator[Path]:
     """
     import tempfile
 
-    old = os.environ.get("COURSE_STATE_DIR")
     path = Path(tempfile.mkdtemp(prefix=prefix))
-    os.environ["COURSE_STATE_DIR"] = str(path)
     try:
-        yield path
+        with config.using_state_dir(path):
+            yield path
     finally:
-        try:
+        stop_and_delete(path)
+
+
+def stop_and_delete(state_dir: Path) -> None:
+    """:func:`down` for the sandbox recorded under ``state_dir`` (not the current one), then delete the folder.
+
+    Used by :func:`isolated` and by ``course run --matrix`` for each learner's private sandbox.
+    """
+    try:
+        with config.using_state_dir(state_dir):
             down()
-        finally:
-            if old is None:
-                os.environ.pop("COURSE_STATE_DIR", None)
-            else:
-                os.environ["COURSE_STATE_DIR"] = old
-            shutil.rmtree(path, ignore_errors=True)
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def as_dict(status_: StackStatus) -> dict[str, Any]:
