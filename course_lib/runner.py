@@ -516,9 +516,9 @@ def run_parts(
 
 
 def _stops_sandbox(job: Job) -> bool:
-    """Whether this notebook stops the shared sandbox when it ends (it declares ``stop_sandbox``, left true)."""
-    declares = "stop_sandbox" in job.part.parameter_names
-    return declares and job.parameters.get("stop_sandbox", True) not in (False, "False", "false", 0)
+    """Whether this notebook stops the shared sandbox when it ends: it declares ``stop_sandbox`` and the value it
+    gets is true (parameters arrive parsed, as the notebook's ``if stop_sandbox`` will read them)."""
+    return "stop_sandbox" in job.part.parameter_names and bool(job.parameters.get("stop_sandbox", True))
 
 
 def _learner_params(planned: Sequence[Job]) -> dict[str, dict[str, Any]]:
