@@ -381,7 +381,8 @@ class Cluster:
                         timeout=30,
                         progress=False,
                     )
-        # Established comes a moment before API discovery lists the new kinds: poll discovery until it does
+        # Established comes a moment before API discovery lists the new kinds: poll discovery until it does (the
+        # client's discovery refetches by itself when a kind is not in its cache)
         from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
         wanted = []
@@ -393,7 +394,6 @@ class Cluster:
         deadline = time.monotonic() + 15
         while True:
             try:
-                self.dynamic.resources.invalidate_cache()
                 missing = []
                 for api_version, kind in wanted:
                     try:
