@@ -15,6 +15,12 @@ from course_lib.errors import ConfigError
 from tests.conftest import make_notebook
 
 
+def printed(output: str | Path) -> str:
+    """Everything an executed notebook's code cells printed."""
+    cells = nbformat.read(output, as_version=4).cells
+    return "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
+
+
 @pytest.fixture
 def nbdir(tmp_path: Path) -> Path:
     d = tmp_path / "notebooks"
@@ -118,9 +124,7 @@ def test_run_executes_and_reports(nbdir: Path, tmp_path: Path) -> None:
     assert broken.failing_cell is not None
     assert not report.ok
 
-    out = nbformat.read(by_nb["01_sums.ipynb"].output, as_version=4)
-    printed = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
-    assert "fra1 4" in printed  # the parameter reached the notebook
+    assert "fra1 4" in printed(by_nb["01_sums.ipynb"].output)  # the parameter reached the notebook
 
     data = json.loads((Path(report.out_dir) / "report.json").read_text())
     assert data["ok"] is False and len(data["results"]) == 3
@@ -142,15 +146,7 @@ def test_parallel_matrix_run(nbdir: Path, tmp_path: Path) -> None:
     m.write_text("learner\nada\nbob\n")
     report = runner.run_parts("0", matrix=m, jobs=2, out=tmp_path / "runs", notebooks=nbdir, progress=False)
     assert report.ok
-    texts = {
-        r.learner: "".join(
-            o.get("text", "")
-            for c in nbformat.read(r.output, as_version=4).cells
-            if c.cell_type == "code"
-            for o in c.outputs
-        )
-        for r in report.results
-    }
+    texts = {r.learner: printed(r.output) for r in report.results}
     assert "hi ada" in texts["ada"] and "hi bob" in texts["bob"]
 
 
@@ -226,9 +222,7 @@ def test_kernels_listen_on_unix_sockets_not_tcp(tmp_path: Path) -> None:
         ["from ipykernel.kernelapp import IPKernelApp\nprint('transport:', IPKernelApp.instance().transport)"],
     )
     report = runner.run_parts("0", out=tmp_path / "r", notebooks=d, progress=False)
-    cells = nbformat.read(report.results[0].output, as_version=4).cells
-    printed = "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
-    assert "transport: ipc" in printed
+    assert "transport: ipc" in printed(report.results[0].output)
 
 
 def test_each_learner_of_a_matrix_gets_a_private_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -251,13 +245,7 @@ def test_each_learner_of_a_matrix_gets_a_private_sandbox(tmp_path: Path, monkeyp
     assert report.ok
     seen: dict[str, set[str]] = {}
     for r in report.results:
-        text = "".join(
-            o.get("text", "")
-            for c in nbformat.read(r.output, as_version=4).cells
-            if c.cell_type == "code"
-            for o in c.outputs
-        )
-        seen.setdefault(r.learner, set()).add(text.split("state:", 1)[1].strip())
+        seen.setdefault(r.learner, set()).add(printed(r.output).split("state:", 1)[1].strip())
     ada, bob = seen["ada"], seen["bob"]
     assert len(ada) == 1 and len(bob) == 1 and ada != bob  # one sandbox per learner, for all their parts
     assert shared not in ada | bob and os.environ["COURSE_STATE_DIR"] == shared
@@ -265,5 +253,4 @@ def test_each_learner_of_a_matrix_gets_a_private_sandbox(tmp_path: Path, monkeyp
     assert not any(Path(p).exists() for p in ada | bob)  # stopped and deleted after their last notebook
 
     single = runner.run_parts("0", out=tmp_path / "r1", notebooks=d, progress=False)
-    cells = nbformat.read(single.results[0].output, as_version=4).cells
-    assert shared in "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
+    assert shared in printed(single.results[0].output)
