@@ -54,7 +54,7 @@ notebooks: setup
 	$(BIN)/course notebooks build
 
 bench: setup
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 doctor: venv
 	$(BIN)/course doctor

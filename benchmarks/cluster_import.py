@@ -14,9 +14,10 @@ plain client import.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
+
+from _timing import fresh_interpreter_seconds, summary
 
 SNIPPETS = {
     "import course_lib.cluster": "import course_lib.cluster",
@@ -27,15 +28,6 @@ SNIPPETS = {
         "import kubernetes.client, kubernetes.config, kubernetes.dynamic, kubernetes.watch"
     ),
 }
-
-
-def measure(python: str, code: str, runs: int) -> list[float]:
-    timer = f"import time; _t = time.perf_counter(); {code}; print(time.perf_counter() - _t)"
-    out = []
-    for _ in range(runs):
-        done = subprocess.run([python, "-c", timer], capture_output=True, text=True, check=True)
-        out.append(float(done.stdout.strip().splitlines()[-1]))
-    return out
 
 
 def main() -> None:
@@ -51,8 +43,8 @@ def main() -> None:
     ).stdout.strip()
     print(f"kubernetes {version} in {sys.executable}")
     for label, code in SNIPPETS.items():
-        times = measure(sys.executable, code, args.runs)
-        print(f"  {label:<44} min {min(times):.3f}s  median {statistics.median(times):.3f}s")
+        times = fresh_interpreter_seconds(code, args.runs)
+        print(f"  {label:<44} {summary(times)}")
     for other in args.python:
         v = subprocess.run(
             [other, "-c", "import importlib.metadata as m; print(m.version('kubernetes'))"],
@@ -60,9 +52,9 @@ def main() -> None:
             text=True,
             check=True,
         ).stdout.strip()
-        times = measure(other, SNIPPETS["client only (kubernetes_validate hidden)"], args.runs)
+        times = fresh_interpreter_seconds(SNIPPETS["client only (kubernetes_validate hidden)"], args.runs, python=other)
         print(f"kubernetes {v} in {other}")
-        print(f"  {'client only':<44} min {min(times):.3f}s  median {statistics.median(times):.3f}s")
+        print(f"  {'client only':<44} {summary(times)}")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,8 @@ so notebooks without plots never pay, and those with plots pay at their first fi
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
-import sys
+
+from _timing import fresh_interpreter_seconds, summary
 
 START = "import course_lib as cl; cl.start(target='sandbox')"
 FIGURE = "import plotly.graph_objects as go; fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4])); fig._repr_mimebundle_()"
@@ -27,22 +26,13 @@ SNIPPETS = {
 }
 
 
-def measure(code: str, runs: int) -> list[float]:
-    timer = f"import time; _t = time.perf_counter(); {code}; print(time.perf_counter() - _t)"
-    out = []
-    for _ in range(runs):
-        done = subprocess.run([sys.executable, "-c", timer], capture_output=True, text=True, check=True)
-        out.append(float(done.stdout.strip().splitlines()[-1]))
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     for label, code in SNIPPETS.items():
-        times = measure(code, args.runs)
-        print(f"  {label:<42} min {min(times):.3f}s  median {statistics.median(times):.3f}s")
+        times = fresh_interpreter_seconds(code, args.runs)
+        print(f"  {label:<42} {summary(times)}")
 
 
 if __name__ == "__main__":
