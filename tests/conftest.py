@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = Path(str(item.fspath))
         if path.suffix == ".ipynb" and path.name[:2].isdigit() and int(path.name[:2]) not in PARTS_WITHOUT_TOOLS:
             item.add_marker(skip)
+
+
+def make_exe(path: Path, body: str = "echo hello") -> Path:
+    """A small executable shell script at ``path`` (a stand-in program for tests of how programs are found/run)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
 
 
 def make_notebook(path: Path, title: str, params: str, body: list[str]) -> Path:

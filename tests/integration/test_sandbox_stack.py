@@ -21,6 +21,7 @@ from course_lib import sandbox
 from course_lib.errors import PortInUseError, SandboxError, ToolMissingError
 from course_lib.sandbox import _process as proc
 from course_lib.sandbox import _stack
+from tests.conftest import make_exe
 
 pytestmark = pytest.mark.integration
 
@@ -255,9 +256,7 @@ def test_failing_service_leaves_nothing_half_started(
 ) -> None:
     for name in ("prometheus", "prometheus-node-exporter", "prometheus-pushgateway"):
         (tmp_path / name).symlink_to(proc.find_binary(name))
-    broken = tmp_path / "prometheus-alertmanager"
-    broken.write_text("#!/bin/sh\necho 'boom: cannot read config' >&2\nexit 3\n")
-    broken.chmod(0o755)
+    make_exe(tmp_path / "prometheus-alertmanager", "echo 'boom: cannot read config' >&2\nexit 3")
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     with pytest.raises(SandboxError) as err:
         sandbox.up(timeout=30)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
 import pytest
@@ -10,23 +9,17 @@ from click.testing import CliRunner
 
 from course_lib import _doctor
 from course_lib.cli import cli
-
-
-def fake_program(folder: Path, name: str, script: str) -> Path:
-    path = folder / name
-    path.write_text("#!/bin/sh\n" + script)
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return path
+from tests.conftest import make_exe
 
 
 def test_version_is_the_first_line_that_has_one(tmp_path: Path) -> None:
-    noisy = fake_program(
-        tmp_path, "tofu", "echo 'Warning: Unable to open CLI configuration file'\necho 'OpenTofu v1.12.6'\n"
+    noisy = make_exe(
+        tmp_path / "tofu", "echo 'Warning: Unable to open CLI configuration file'\necho 'OpenTofu v1.12.6'"
     )
     assert _doctor._version(str(noisy), "version") == "v1.12.6"
-    plain = fake_program(tmp_path, "etcd", "echo 'etcd Version: 3.6.16' >&2\n")
+    plain = make_exe(tmp_path / "etcd", "echo 'etcd Version: 3.6.16' >&2")
     assert _doctor._version(str(plain), "--version") == "3.6.16"
-    silent = fake_program(tmp_path, "quiet", "echo 'no number here'\n")
+    silent = make_exe(tmp_path / "quiet", "echo 'no number here'")
     assert _doctor._version(str(silent), "--version") == "no number here"
 
 

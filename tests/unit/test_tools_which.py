@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +11,10 @@ import pytest
 
 from course_lib import tools
 from course_lib.errors import ToolError, ToolMissingError
+from tests.conftest import make_exe
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "build_tools.sh"
-
-
-def make_exe(path: Path, body: str = "echo hello") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!/bin/sh\n{body}\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
 
 
 @pytest.fixture()
