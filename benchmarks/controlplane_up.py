@@ -1,7 +1,7 @@
-"""Benchmark: the sandbox's Kubernetes control plane and Loki, from a cold start.
+"""Benchmark: the sandbox's Kubernetes control plane, from a cold start.
 
 Prints seconds for: control plane up → `kubectl get nodes` shows the simulated nodes Ready; a 3-replica
-Deployment applied by course_lib → 3 ready pods; sandbox up → Loki answers a LogQL query with checkout lines.
+Deployment applied by course_lib → 3 ready pods. (The log store has its own benchmark: log_store_up.py.)
 Uses a temporary state directory and stops everything it started. Needs `make tools`.
 """
 
@@ -15,7 +15,7 @@ import time
 def main() -> None:
     os.environ["COURSE_STATE_DIR"] = tempfile.mkdtemp(prefix="course-bench-")
     from course_lib import cluster as kc
-    from course_lib import observe, sandbox
+    from course_lib import sandbox
     from course_lib.sandbox import _controlplane as cp
 
     if not cp.available():
@@ -45,20 +45,6 @@ def main() -> None:
         cluster.rollout_status("web", namespace="bench", timeout=60)
         print(f"Deployment of 3 replicas → 3 ready pods: {time.perf_counter() - t1:6.1f} s")
 
-        t2 = time.perf_counter()
-        stack = sandbox.up()
-        if not stack.endpoints.loki:
-            print("Loki not built: run `make tools`")
-            return
-        loki = observe.Loki(stack.endpoints.loki)
-        while time.perf_counter() - t2 < 60:
-            try:
-                if len(loki.query_range('{app="checkout"}', start="-5m", limit=1)):
-                    break
-            except Exception:  # not ready yet
-                pass
-            time.sleep(0.25)
-        print(f"sandbox up → Loki returns checkout lines: {time.perf_counter() - t2:6.1f} s")
     finally:
         sandbox.down()
 

@@ -116,7 +116,7 @@ BINARIES: dict[str, tuple[str, str, bool, str]] = {
     "kube-apiserver": ("(make tools)", "kube-apiserver", False, "--version"),
     "etcd": ("(make tools)", "etcd", False, "--version"),
     "kwokctl": ("(make tools)", "kwokctl", False, "--version"),
-    "loki": ("(make tools)", "loki", False, "-version"),
+    "victoria-logs": ("(make tools)", "victorialogs", False, "-version"),
     "kubeseal": ("(make tools)", "kubeseal", False, "--version"),
     "kyverno": ("(make tools)", "kyverno", False, "version"),
     "tofu": ("(make tools)", "opentofu", False, "version"),

@@ -48,7 +48,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 #: Parts whose committed outputs were produced with every `make tools` program present (helm, the control plane,
-#: Loki ...). Without them these notebooks still run, but their outputs differ (dry runs, "not built" notes).
+#: VictoriaLogs ...). Without them these notebooks still run, but their outputs differ (dry runs, "not built" notes).
 PARTS_WITHOUT_TOOLS = {0, 11}
 
 

@@ -1,4 +1,4 @@
-"""Observability clients: Prometheus, Alertmanager and Loki answers as tidy pandas DataFrames.
+"""Observability clients: Prometheus, Alertmanager, Loki and VictoriaLogs answers as tidy pandas DataFrames.
 
 Example:
     >>> from course_lib import observe
@@ -21,12 +21,14 @@ from ._install import KUBE_PROMETHEUS_STACK_VERSION, HelmInstall, kube_prometheu
 from ._loki import LOGQL_EXAMPLES, Loki
 from ._prometheus import Alertmanager, Prometheus, latency_quantiles
 from ._time import parse_duration, parse_step, parse_time
+from ._victorialogs import LOGQL_TO_LOGSQL, VictoriaLogs, entries_frame, hits_frame
 from ._watch import AlertWait, wait_for_alert, wait_for_notification
 
 __all__ = [
     "ERROR_RATIO_REFERENCE",
     "KUBE_PROMETHEUS_STACK_VERSION",
     "LOGQL_EXAMPLES",
+    "LOGQL_TO_LOGSQL",
     "Alertmanager",
     "AlertWait",
     "CheckResult",
@@ -34,9 +36,12 @@ __all__ = [
     "HelmInstall",
     "Loki",
     "Prometheus",
+    "VictoriaLogs",
     "alertmanager_frame",
     "api_payloads",
     "check_error_ratio",
+    "entries_frame",
+    "hits_frame",
     "kube_prometheus_stack_install",
     "latency_quantiles",
     "matrix_frame",

@@ -25,13 +25,13 @@ from typing import Any, Protocol
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from ._http import JSONHandler, port_args, serve
-from ._loki import LogShipper
+from ._logs import LogShipper
 
 #: Bucket bounds in seconds; 0.4 is the alert threshold, so the histogram resolves it exactly.
 BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0)
 #: Requests slower than this are logged at level "warn" (the latency alert's threshold).
 SLOW_SECONDS = 0.4
-#: Labels of the checkout's log stream in Loki (plus ``level``), as a cluster's log agent would set them.
+#: Labels of the checkout's log stream (plus ``level``), as a cluster's log agent would set them.
 LOG_LABELS = {"app": "checkout", "namespace": "shop", "job": "shop/checkout"}
 
 
@@ -149,9 +149,9 @@ def make_handler(app: CheckoutApp) -> type[JSONHandler]:
 
 def main() -> None:
     parser = port_args("Checkout demo service")
-    parser.add_argument("--loki", default="", help="push log lines to this Loki (http://127.0.0.1:PORT)")
+    parser.add_argument("--log-push", default="", help="push log lines to this Loki push URL (Loki or VictoriaLogs)")
     args = parser.parse_args()
-    shipper = LogShipper(args.loki, labels=LOG_LABELS) if args.loki else None
+    shipper = LogShipper(args.log_push, labels=LOG_LABELS) if args.log_push else None
     app = CheckoutApp(logs=shipper)
     try:
         serve(ThreadingHTTPServer((args.host, args.port), make_handler(app)))

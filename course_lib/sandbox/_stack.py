@@ -38,15 +38,16 @@ from .. import config
 from ..errors import ConfigError, SandboxError
 from . import _process as proc
 from ._derive import LocalService, alertmanager_config, derive, live_variant, prometheus_config
+from ._logs import LOKI_PUSH_PATH, victorialogs_argv
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the log store is VictoriaLogs (endpoint "victorialogs")
 #: Environment variable put on every child: its value is the state file that owns the child.
 MARKER_ENV = "COURSE_SANDBOX_STATE"
 #: Start order; stop runs in reverse.
 SERVICE_NAMES: tuple[str, ...] = (
     "node_exporter",
     "pushgateway",
-    "loki",
+    "victorialogs",
     "checkout",
     "webhook",
     "alertmanager",
@@ -75,7 +76,7 @@ class StackEndpoints:
     checkout: str
     traffic: str
     webhook: str
-    loki: str = ""  # empty when Loki is not built (`make tools`)
+    victorialogs: str = ""  # the log store; empty when it is not built (`make tools`)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class ServiceStatus:
     url: str
     running: bool
     healthy: bool
-    #: False for services that start in the background (Loki): running is enough for the stack to be usable.
+    #: False for services that start in the background: running is enough for the stack to be usable.
     required: bool = True
 
 
@@ -96,7 +97,7 @@ class StackStatus:
     """Status of the sandbox stack as recorded in the state file.
 
     ``healthy`` is true only when a stack is recorded, every required service runs and answers, and every
-    background service (Loki) at least runs.
+    background service at least runs.
     """
 
     services: tuple[ServiceStatus, ...]
@@ -140,7 +141,7 @@ class _Service:
     port: int
     ready_path: str
     health_path: str
-    #: ``up`` waits for this service to be ready; Loki (≈10 s to join its ring) becomes ready in the background.
+    #: ``up`` waits for this service to be ready unless False (then it becomes ready in the background).
     blocking: bool = True
 
 
@@ -420,16 +421,12 @@ def _services(workdir: Path, ports: Mapping[str, int], bins: Mapping[str, str], 
             "/-/ready",
             "/-/healthy",
         ),
-        "loki": _Service(
-            "loki",
-            [
-                bins.get("loki") or "loki",
-                f"--config.file={workdir / 'loki.yml'}",  # usage reports are off in the config
-            ],
-            ports["loki"],
-            "/ready",
-            "/ready",
-            blocking=False,
+        "victorialogs": _Service(
+            "victorialogs",
+            victorialogs_argv(bins.get("victorialogs") or "victoria-logs", workdir, port=ports["victorialogs"]),
+            ports["victorialogs"],
+            "/health",
+            "/health",
         ),
         "checkout": _Service(
             "checkout",
@@ -439,7 +436,11 @@ def _services(workdir: Path, ports: Mapping[str, int], bins: Mapping[str, str], 
                 "course_lib.sandbox._checkout",
                 "--port",
                 str(ports["checkout"]),
-                *(["--loki", f"http://{host}:{ports['loki']}"] if bins.get("loki") else []),
+                *(
+                    ["--log-push", f"http://{host}:{ports['victorialogs']}{LOKI_PUSH_PATH}"]
+                    if bins.get("victorialogs")
+                    else []
+                ),
             ],
             ports["checkout"],
             "/healthz",
@@ -506,14 +507,14 @@ def _services(workdir: Path, ports: Mapping[str, int], bins: Mapping[str, str], 
             "/-/healthy",
         ),
     }
-    return [by_name[n] for n in SERVICE_NAMES if n != "loki" or bins.get("loki")]
+    return [by_name[n] for n in SERVICE_NAMES if n != "victorialogs" or bins.get("victorialogs")]
 
 
-def _loki_binary() -> str | None:
-    """Loki is optional: it is built from Go modules by ``make tools``."""
+def _log_store_binary() -> str | None:
+    """The log store (VictoriaLogs) is optional: it is built from Go modules by ``make tools``."""
     from .. import tools
 
-    return tools.find("loki")
+    return tools.find("victoria-logs")
 
 
 _BINARIES = {
@@ -532,7 +533,7 @@ def _service_alive(entry: Mapping[str, Any]) -> bool:
 
 
 def _service_healthy(entry: Mapping[str, Any]) -> bool:
-    """Alive and answering; a background service (Loki) only has to be alive: it may still be starting."""
+    """Alive and answering; a background service only has to be alive: it may still be starting."""
     if not entry.get("blocking", True):
         return _service_alive(entry)
     return _service_alive(entry) and proc.http_ok(entry["url"] + entry["health_path"], timeout=2.0)
@@ -633,9 +634,9 @@ def up(
     """
     fixed = _validate(timeout, backfill_hours, ports, rps)
     bins = {name: proc.find_binary(binary) for name, binary in _BINARIES.items()}
-    loki = _loki_binary()
-    if loki:
-        bins["loki"] = loki
+    log_store = _log_store_binary()
+    if log_store:
+        bins["victorialogs"] = log_store
     if backfill_hours:
         proc.find_binary("promtool")
     with _locked():
@@ -667,11 +668,6 @@ def _start(
     started: list[tuple[_Service, proc.Spawned]] = []
     try:
         selections = write_configs(workdir, ports)
-        if bins.get("loki"):
-            from ._loki import loki_config
-
-            grpc = proc.free_port(exclude=set(ports.values()))
-            (workdir / "loki.yml").write_text(loki_config(workdir, http_port=ports["loki"], grpc_port=grpc))
         if backfill_hours:
             from ._promtool import backfill
 
@@ -702,7 +698,7 @@ def _start(
             "ports": ports,
             "selections": selections,
             "endpoints": {
-                name: f"http://127.0.0.1:{ports[name]}" if name != "loki" or bins.get("loki") else ""
+                name: f"http://127.0.0.1:{ports[name]}" if name != "victorialogs" or bins.get("victorialogs") else ""
                 for name in SERVICE_NAMES
             },
             "services": [

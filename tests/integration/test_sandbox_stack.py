@@ -77,9 +77,14 @@ def test_up_gives_checkout_rate_and_is_reused(stack: sandbox.Stack) -> None:
     assert not stack.reused
     from course_lib import tools
 
-    urls = {name: url for name, url in vars(stack.endpoints).items() if name != "loki" or tools.available("loki")}
+    urls = {
+        name: url
+        for name, url in vars(stack.endpoints).items()
+        if name != "victorialogs" or tools.available("victoria-logs")
+    }
     assert all(url.startswith("http://127.0.0.1:") for url in urls.values()), urls
-    assert bool(stack.endpoints.loki) == tools.available("loki")  # Loki runs exactly when `make tools` built it
+    # the log store runs exactly when `make tools` built it
+    assert bool(stack.endpoints.victorialogs) == tools.available("victoria-logs")
     stack.wait_for_data("rate(checkout_requests_total[1m])", timeout=30)
     result = stack.query('sum(rate(checkout_requests_total{status="200"}[1m]))')
     assert result and float(result[0]["value"][1]) > 0
@@ -164,7 +169,7 @@ def test_dead_service_is_reported_and_replaced_by_up(stack: sandbox.Stack) -> No
 def test_down_leaves_no_process(state_dir: Path) -> None:
     from course_lib import tools
 
-    expected = {n for n in _stack.SERVICE_NAMES if n != "loki" or tools.available("loki")}
+    expected = {n for n in _stack.SERVICE_NAMES if n != "victorialogs" or tools.available("victoria-logs")}
     stack = sandbox.up()
     pids = [s.pid for s in sandbox.status().services]
     assert len(pids) == len(expected) and all(pid and _alive(pid) for pid in pids)
@@ -190,7 +195,7 @@ def test_orphans_of_a_killed_owner_are_found_and_cleaned(state_dir: Path) -> Non
         owner.wait()
     from course_lib import tools
 
-    assert len(pids) == 7 + tools.available("loki")
+    assert len(pids) == 7 + tools.available("victoria-logs")
     st = sandbox.status()  # the stack outlives its owner and is still found
     assert st.recorded and st.healthy, st.table()
     assert sandbox.up().reused  # and reused

@@ -37,7 +37,7 @@ PROGRAM_OF_TOOL = {
     "kubernetes": "kube-apiserver",
     "etcd": "etcd",
     "kwok": "kwokctl",
-    "loki": "loki",
+    "victorialogs": "victoria-logs",
     "kubeseal": "kubeseal",
     "tofu": "tofu",
     "kyverno": "kyverno",

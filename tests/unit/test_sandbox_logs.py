@@ -1,4 +1,5 @@
-"""Loki configuration and the demo services' log shipping (against a local HTTP stub standing in for Loki)."""
+"""The log store's command line and the demo services' log shipping (against a local HTTP stub standing in for the
+store's Loki push endpoint)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import yaml
-
 from course_lib.sandbox._checkout import LOG_LABELS, CheckoutApp
-from course_lib.sandbox._loki import LogShipper, loki_config
+from course_lib.sandbox._logs import LOKI_PUSH_PATH, LogShipper, victorialogs_argv
 
 
 class _Sink:
@@ -21,14 +20,13 @@ class _Sink:
         self.lines.append((level, line))
 
 
-def test_loki_config_binds_loopback_and_reports_nothing(tmp_path: Path) -> None:
-    conf = yaml.safe_load(loki_config(tmp_path, http_port=3100, grpc_port=9096))
-    assert conf["server"]["http_listen_address"] == "127.0.0.1"
-    assert conf["server"]["grpc_listen_address"] == "127.0.0.1"
-    assert conf["server"]["http_listen_port"] == 3100 and conf["server"]["grpc_listen_port"] == 9096
-    assert conf["analytics"] == {"reporting_enabled": False}
-    assert conf["common"]["path_prefix"].startswith(str(tmp_path))
-    assert conf["auth_enabled"] is False
+def test_victorialogs_binds_loopback_and_keeps_data_in_the_workdir(tmp_path: Path) -> None:
+    argv = victorialogs_argv("/x/victoria-logs", tmp_path, port=9428)
+    assert argv[0] == "/x/victoria-logs"
+    assert "-httpListenAddr=127.0.0.1:9428" in argv
+    assert f"-storageDataPath={tmp_path / 'victorialogs-data'}" in argv
+    # nothing else listens: no syslog, no other ingestion listener is switched on
+    assert not [a for a in argv if "listenAddr" in a.lower() and "httpListenAddr" not in a]
 
 
 def test_checkout_logs_one_logfmt_line_per_request_with_level() -> None:
@@ -60,13 +58,13 @@ def test_shipper_pushes_streams_by_level_and_counts_drops() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        shipper = LogShipper(f"http://127.0.0.1:{server.server_port}", labels=LOG_LABELS, interval=60)
+        shipper = LogShipper(f"http://127.0.0.1:{server.server_port}{LOKI_PUSH_PATH}", labels=LOG_LABELS, interval=60)
         shipper.log("info", "a")
         shipper.log("error", "b")
         shipper.log("info", "c")
         assert shipper.flush() == 3
         (push,) = received
-        assert push["path"] == "/loki/api/v1/push" and push["type"] == "application/json"
+        assert push["path"] == "/insert/loki/api/v1/push" and push["type"] == "application/json"
         streams = {s["stream"]["level"]: s for s in push["body"]["streams"]}
         assert streams["info"]["stream"] == {**LOG_LABELS, "level": "info"}
         assert [v[1] for v in streams["info"]["values"]] == ["a", "c"]
@@ -74,7 +72,9 @@ def test_shipper_pushes_streams_by_level_and_counts_drops() -> None:
         shipper.close()
     finally:
         server.shutdown()
-    dead = LogShipper("http://127.0.0.1:9", labels=LOG_LABELS, interval=60)  # nothing listens on port 9
+    dead = LogShipper(
+        f"http://127.0.0.1:9{LOKI_PUSH_PATH}", labels=LOG_LABELS, interval=60
+    )  # nothing listens on port 9
     dead.log("info", "kept")
     assert dead.flush() == 0 and dead.failures == 1 and dead.queue.qsize() == 1  # kept for the next try
     dead.queue.maxsize = 1  # a full queue drops instead of growing
