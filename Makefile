@@ -40,10 +40,10 @@ test: setup
 	@# nbval runs each notebook in its own folder, and notebooks write files (a git repository, a CSV ...):
 	@# test copies in a temporary folder keep the checkout clean.
 	@rm -rf .nbval && mkdir -p .nbval && cp notebooks/*.ipynb .nbval/
-	$(BIN)/pytest tests .nbval --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest tests course_lib .nbval --doctest-modules --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
 
 test-fast: venv
-	$(BIN)/pytest tests -m "not integration and not notebooks" -q
+	$(BIN)/pytest tests course_lib --doctest-modules -m "not integration and not notebooks" -q
 
 lint: venv
 	$(BIN)/ruff check course_lib tests benchmarks

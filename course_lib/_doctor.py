@@ -4,7 +4,7 @@ Never shows a secret: for the token it only says whether it is set.
 
 Example:
     >>> report = doctor()          # doctest: +SKIP
-    >>> report.ok                   # every required item present
+    >>> report.ok                   # doctest: +SKIP
     True
 
 Used in: notebook 00, ``course doctor``.

@@ -32,8 +32,7 @@ def secret_values() -> list[str]:
 def redact(text: str, extra: list[str] | None = None) -> str:
     """Replace every known secret value in ``text`` with ``***``.
 
-    >>> import os; os.environ["DIGITALOCEAN_TOKEN"] = "dop_v1_abc"
-    >>> redact("token is dop_v1_abc")
+    >>> redact("token is dop_v1_abc", extra=["dop_v1_abc"])
     'token is ***'
     """
     for value in [*secret_values(), *(extra or [])]:

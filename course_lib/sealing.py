@@ -97,7 +97,8 @@ def generate_key(
         ConfigError: bad ``bits``/``days``, or the files exist and ``overwrite`` is false.
 
     Example:
-        >>> k = generate_key("/tmp/demo-key", bits=2048, overwrite=True)  # doctest: +SKIP
+        >>> import tempfile
+        >>> k = generate_key(tempfile.mkdtemp() + "/demo-key", bits=2048)
         >>> k.bits
         2048
 

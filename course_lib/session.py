@@ -22,7 +22,7 @@ def start(*, target: str = "sandbox", **kwargs: Any) -> Settings:
     """Validate the notebook's parameters and prepare the display.
 
     Example:
-        >>> settings = start(target="sandbox")   # doctest: +SKIP
+        >>> settings = start(target="sandbox")
         >>> settings.target
         'sandbox'
     """
