@@ -1,9 +1,22 @@
 """Find (and optionally delete) DigitalOcean resources the course left behind.
 
 Kubernetes creates cloud resources that Terraform and ``create_cluster`` never asked for: a ``type: LoadBalancer``
-Service makes a load balancer, a PersistentVolumeClaim makes a volume, a VolumeSnapshot makes a snapshot. DOKS
-tags them ``k8s:<cluster-id>``; the course tags its own things ``k8s-course``. A resource is a *leftover* when
-its cluster no longer exists. Resources of a cluster that still runs are listed as *in use* and never deleted.
+Service makes a load balancer, a PersistentVolumeClaim makes a volume, a VolumeSnapshot makes a snapshot. A resource
+is a *leftover* when the cluster it belongs to no longer exists, or when the course tagged it ``k8s-course`` and it
+is part of no running cluster. Resources of a cluster that still runs are listed as *in use* and never deleted.
+
+Which cluster a resource belongs to is read only from fields DigitalOcean's API reference defines in its responses:
+
+* ``GET /v2/kubernetes/clusters/{id}/destroy_with_associated_resources`` of every listed cluster: the ``id`` of
+  each entry in ``load_balancers``, ``volumes`` and ``volume_snapshots``;
+* a cluster's ``node_pools[].nodes[].droplet_id`` (a string) against a load balancer's ``droplet_ids``
+  (integers) and a Droplet's ``id``; a snapshot's ``resource_id`` when its ``resource_type`` is ``volume``;
+* ``tags`` of volumes, snapshots and Droplets, and a load balancer's ``tag`` (its Droplet selector, a string), when
+  one reads ``k8s:<cluster-id>``. Load balancers have **no** ``tags`` field in the API's responses (DOKS sends tags
+  when it creates one, but the API does not return them), so that field is never read;
+* DOKS naming, for resources whose cluster is gone and which nothing else ties to a cluster: a Service's load
+  balancer is named ``a`` + the Service UID without dashes (cut to 32 characters), a PVC's volume ``pvc-<uuid>``,
+  a CSI volume snapshot ``snapshot-<uuid>``.
 
 Used in: notebook 11.
 """
@@ -21,7 +34,17 @@ if TYPE_CHECKING:
     from ._api import DOApi
 
 Kind = Literal["load_balancer", "volume", "snapshot", "droplet"]
-_CLUSTER_TAG = re.compile(r"^k8s:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_CLUSTER_TAG = re.compile(rf"^k8s:({_UUID})$")
+# what DOKS names the resources it makes for a cluster (the CCM's default load balancer name; CSI volumes/snapshots)
+_DOKS_NAME: dict[str, re.Pattern[str]] = {
+    "load_balancer": re.compile(r"^a[0-9a-f]{31}$"),
+    "volume": re.compile(rf"^pvc-{_UUID}$"),
+    "snapshot": re.compile(rf"^snapshot-{_UUID}$"),
+}
+_DOKS_WHAT = {"load_balancer": "Service load balancer", "volume": "PVC volume", "snapshot": "CSI volume snapshot"}
+# keys of the associated-resources reply, by our kind
+_ASSOCIATED: dict[str, Kind] = {"load_balancers": "load_balancer", "volumes": "volume", "volume_snapshots": "snapshot"}
 
 
 @dataclass(frozen=True)
@@ -104,29 +127,86 @@ def _price(kind: Kind, raw: dict[str, Any]) -> float:
     return next((s.price_monthly for s in opts.sizes if s.slug == size), 0.0)
 
 
-def _classify(kind: Kind, raw: dict[str, Any], clusters: dict[str, dict[str, Any]]) -> Leftover | None:
+@dataclass(frozen=True)
+class _Owners:
+    """Which running cluster each resource belongs to, from the clusters' own replies."""
+
+    clusters: dict[str, dict[str, Any]]
+    associated: dict[tuple[Kind, str], str]  # (kind, id) -> cluster id
+    nodes: dict[str, str]  # Droplet id (as a string) -> cluster id
+
+    @classmethod
+    def read(cls, api: DOApi, clusters: dict[str, dict[str, Any]]) -> _Owners:
+        associated: dict[tuple[Kind, str], str] = {}
+        nodes: dict[str, str] = {}
+        for cid, cluster in clusters.items():
+            for pool in cluster.get("node_pools") or []:
+                for node in pool.get("nodes") or []:
+                    if node.get("droplet_id"):
+                        nodes[str(node["droplet_id"])] = cid
+            try:
+                listed = api.call(
+                    f"list resources associated with cluster {cid}",
+                    api.client.kubernetes.list_associated_resources,
+                    cid,
+                )
+            except ProvisionError as exc:
+                if exc.context.get("status") == 404:  # deleted between the two requests: its resources are orphans
+                    continue
+                raise
+            for key, kind in _ASSOCIATED.items():
+                for entry in (listed or {}).get(key) or []:
+                    associated[(kind, str(entry.get("id")))] = cid
+        return cls(clusters, associated, nodes)
+
+    def owner(self, kind: Kind, raw: dict[str, Any], tags: tuple[str, ...]) -> tuple[str | None, str]:
+        """The cluster id ``raw`` belongs to (or ``None``) and how we know."""
+        rid = str(raw.get("id"))
+        if (kind, rid) in self.associated:
+            return self.associated[(kind, rid)], "listed among its associated resources"
+        if kind == "load_balancer":
+            for droplet in raw.get("droplet_ids") or []:
+                if str(droplet) in self.nodes:
+                    return self.nodes[str(droplet)], "it balances the cluster's nodes"
+        if kind == "droplet" and rid in self.nodes:
+            return self.nodes[rid], "one of its nodes"
+        if kind == "snapshot" and raw.get("resource_type") == "volume":
+            source = self.associated.get(("volume", str(raw.get("resource_id"))))
+            if source is not None:
+                return source, "a snapshot of one of its volumes"
+        tagged = [m.group(1) for t in tags if (m := _CLUSTER_TAG.match(t))]
+        if tagged:
+            return tagged[0], f"tagged k8s:{tagged[0]}"
+        return None, ""
+
+
+def _classify(kind: Kind, raw: dict[str, Any], owners: _Owners) -> Leftover | None:
     tags = _tags(raw)
-    cluster_ids = [m.group(1) for t in tags if (m := _CLUSTER_TAG.match(t))]
     course = COURSE_TAG in tags
-    if not cluster_ids and not course:
+    cid, how = owners.owner(kind, raw, tags)
+    name = str(raw.get("name", ""))
+    pattern = _DOKS_NAME.get(kind)
+    doks_named = bool(pattern and pattern.match(name))
+    if cid is None and not course and not doks_named:
         return None
-    cid = cluster_ids[0] if cluster_ids else None
-    if cid is not None and cid in clusters:
-        owner = clusters[cid]
-        status: Literal["leftover", "in use"] = "in use"
-        reason = f"belongs to running cluster {owner.get('name')!r}"
+    status: Literal["leftover", "in use"]
+    if cid is not None and cid in owners.clusters:
+        owner = owners.clusters[cid]
+        status, reason = "in use", f"belongs to running cluster {owner.get('name')!r} ({how})"
         if COURSE_TAG not in (owner.get("tags") or []) and not course:
             return None  # someone else's live cluster: not ours to report
     elif cid is not None:
-        status, reason = "leftover", f"its cluster {cid} no longer exists"
+        status, reason = "leftover", f"its cluster {cid} no longer exists ({how})"
     elif kind == "droplet" and "k8s" in tags:
         status, reason = "in use", "a DOKS node"
-    else:
+    elif course:
         status, reason = "leftover", f"tagged {COURSE_TAG!r} and not part of a running cluster"
+    else:
+        status, reason = "leftover", f"named like a DOKS {_DOKS_WHAT[kind]} and part of no running cluster"
     return Leftover(
         kind=kind,
         id=str(raw.get("id")),
-        name=str(raw.get("name", "")),
+        name=name,
         region=_region(raw),
         tags=tags,
         cluster_id=cid,
@@ -137,7 +217,7 @@ def _classify(kind: Kind, raw: dict[str, Any], clusters: dict[str, dict[str, Any
 
 
 def find_leftovers(*, delete: bool = False, api: DOApi | None = None) -> LeftoverReport:
-    """List course-tagged and cluster-tagged load balancers, volumes, snapshots and Droplets.
+    """List the course's and DOKS clusters' load balancers, volumes, snapshots and Droplets (see the module doc).
 
     Args:
         delete: ``False`` (default) is a dry run that only lists. ``True`` deletes the items whose status is
@@ -154,13 +234,14 @@ def find_leftovers(*, delete: bool = False, api: DOApi | None = None) -> Leftove
     api = api if api is not None else DOApi()
     c = api.client
     clusters = {str(x["id"]): x for x in api.list_clusters()}
+    owners = _Owners.read(api, clusters)
     listings: list[tuple[Kind, list[dict[str, Any]]]] = [
         ("load_balancer", api.paged("list load balancers", c.load_balancers.list, "load_balancers")),
         ("volume", api.paged("list volumes", c.volumes.list, "volumes")),
         ("snapshot", api.paged("list snapshots", c.snapshots.list, "snapshots")),
         ("droplet", api.paged("list Droplets", c.droplets.list, "droplets")),
     ]
-    items = tuple(x for kind, raws in listings for raw in raws if (x := _classify(kind, raw, clusters)))
+    items = tuple(x for kind, raws in listings for raw in raws if (x := _classify(kind, raw, owners)))
     deleted: list[str] = []
     errors: list[str] = []
     if delete:
@@ -203,13 +284,16 @@ def leftover_plan() -> OfflineLeftoverCheck:
     return OfflineLeftoverCheck(
         requests=(
             ("GET", "/v2/kubernetes/clusters"),
+            ("GET", "/v2/kubernetes/clusters/{id}/destroy_with_associated_resources"),
             ("GET", "/v2/load_balancers"),
             ("GET", "/v2/volumes"),
             ("GET", "/v2/snapshots"),
             ("GET", "/v2/droplets"),
         ),
         rule=(
-            f"a resource tagged 'k8s:<cluster-id>' whose cluster no longer exists, or tagged {COURSE_TAG!r} "
-            "outside a running cluster, is a leftover; resources of running clusters are only listed"
+            "a resource of a cluster that no longer exists (by tag 'k8s:<cluster-id>', or named like a DOKS load "
+            f"balancer, PVC volume or volume snapshot), or tagged {COURSE_TAG!r} outside a running cluster, is a "
+            "leftover; resources a running cluster lists as its own, or whose load balancer points at its nodes, are "
+            "only listed"
         ),
     )
