@@ -26,11 +26,9 @@ from typing import Any
 
 from .errors import ConfigError, CourseError
 from .exercises import CheckResult, exercise
-from .observe._install import CHART_REPO as PROMETHEUS_REPO
-from .observe._install import KUBE_PROMETHEUS_STACK_VERSION
-from .policy import KYVERNO_CHART
-from .traffic import ISTIO_CHART_REPO as ISTIO_REPO
-from .traffic import ISTIO_VERSION
+from .pins import ARGOCD_CHART_VERSION, ISTIO_VERSION, KUBE_PROMETHEUS_STACK_VERSION, KYVERNO_CHART
+from .pins import ISTIO_CHART_REPO as ISTIO_REPO
+from .pins import PROMETHEUS_COMMUNITY_REPO as PROMETHEUS_REPO
 
 #: The pins of parts 3-6, re-exported: one version of each chart across the course.
 KYVERNO_CHART_VERSION = KYVERNO_CHART.version
@@ -527,7 +525,6 @@ def deploy_platform(
         kube = write_kubeconfig(info.id, f"~/.kube/{spec.name}.yaml")
         kubeconfig, context = str(kube.path), kube.context
     if install_argocd:
-        from .provision._terraform import ARGOCD_CHART_VERSION
         from .tools import run
 
         conn = [

@@ -367,8 +367,8 @@ def course_releases() -> tuple[Release, ...]:
     Used in: notebook 06.
     """
     from .observe._install import KUBE_PROMETHEUS_STACK_VERSION
+    from .pins import ARGOCD_CHART_VERSION
     from .policy import KYVERNO_CHART
-    from .provision._terraform import ARGOCD_CHART_VERSION
     from .traffic import ISTIO_VERSION, TRAEFIK_CHART_VERSION
 
     return (

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ClusterError, ConfigError
 from .exercises import CheckResult, exercise
+from .pins import ARGOCD_CHART, SEALED_SECRETS_CHART, HelmChart
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -56,87 +57,6 @@ _VOLATILE_META = ("uid", "resourceVersion", "generation", "creationTimestamp", "
 # ----------------------------------------------------------------------------------------------- charts
 
 
-@dataclass(frozen=True)
-class HelmChart:
-    """A pinned Helm chart and how the course installs it.
-
-    Attributes:
-        release: Helm release name.
-        namespace: namespace it installs into.
-        repo_name: the local alias in ``helm repo add``.
-        repo_url: chart repository URL.
-        chart: chart name.
-        version: pinned chart version (``--version``); check newer ones with ``helm search repo <chart> --versions``.
-        app_version: the application version that chart ships (for the reader).
-        values: ``--set`` values.
-    """
-
-    release: str
-    namespace: str
-    repo_name: str
-    repo_url: str
-    chart: str
-    version: str
-    app_version: str
-    values: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def commands(self) -> str:
-        """The shell commands that install (or upgrade) this release, one per line."""
-        sets = "".join(f" --set {key}={value}" for key, value in self.values)
-        return (
-            f"helm repo add {self.repo_name} {self.repo_url} && helm repo update {self.repo_name}\n"
-            f"helm upgrade --install {self.release} {self.repo_name}/{self.chart} --namespace {self.namespace} "
-            f"--create-namespace --version {self.version}{sets} --wait"
-        )
-
-    def terraform(self, *, resource: str | None = None) -> str:
-        """The same release as a ``helm_release`` resource for the helm provider 3.x (``set`` is a list)."""
-        name = resource or self.release.replace("-", "_")
-        lines = [
-            f'resource "helm_release" "{name}" {{',
-            f'  name             = "{self.release}"',
-            f'  repository       = "{self.repo_url}"',
-            f'  chart            = "{self.chart}"',
-            f'  namespace        = "{self.namespace}"',
-            "  create_namespace = true",
-            f'  version          = "{self.version}"',
-        ]
-        if self.values:
-            items = ",\n".join(f'    {{ name = "{k}", value = "{v}" }}' for k, v in self.values)
-            lines += ["", "  set = [", items, "  ]"]
-        lines.append("}")
-        return "\n".join(lines)
-
-
-def _argocd_chart() -> HelmChart:
-    from .provision._terraform import ARGOCD_CHART_VERSION
-
-    return HelmChart(
-        "argocd",
-        "argocd",
-        "argo",
-        "https://argoproj.github.io/argo-helm",
-        "argo-cd",
-        ARGOCD_CHART_VERSION,
-        "v3.3.8",
-        (("server.service.type", "LoadBalancer"),),
-    )
-
-
-#: Sealed Secrets controller (the seed installed it unpinned). Release name ``sealed-secrets`` in ``kube-system``:
-#: kubeseal then needs ``--controller-name=sealed-secrets`` (its default is ``sealed-secrets-controller``).
-SEALED_SECRETS_CHART = HelmChart(
-    "sealed-secrets",
-    "kube-system",
-    "sealed-secrets",
-    "https://bitnami-labs.github.io/sealed-secrets",
-    "sealed-secrets",
-    "2.19.3",
-    "0.39.1",
-)
-
-
 def charts() -> dict[str, HelmChart]:
     """The charts of part 2: Argo CD (the pin ``provision`` writes into ``argocd.tf``) and Sealed Secrets.
 
@@ -146,7 +66,7 @@ def charts() -> dict[str, HelmChart]:
 
     Used in: notebook 02.
     """
-    return {"argocd": _argocd_chart(), "sealed-secrets": SEALED_SECRETS_CHART}
+    return {"argocd": ARGOCD_CHART, "sealed-secrets": SEALED_SECRETS_CHART}
 
 
 def argocd_terraform() -> str:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import cache_dir
 from .errors import ConfigError, ToolError
+from .pins import DIGITALOCEAN_PROVIDER_VERSION
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -47,8 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The token the offline plan passes (as ``TF_VAR_do_token``): obviously fake and not shaped like a DO token.
 DUMMY_TOKEN = "offline-plan-no-real-token"
-#: The DigitalOcean provider the course pins for the mirror (its release tag without the ``v``).
-DIGITALOCEAN_PROVIDER_VERSION = "2.99.1"
 #: Where OpenTofu looks providers up by default (the mirror repeats this host in its layout).
 REGISTRY_HOST = "registry.opentofu.org"
 _PLATFORM = "linux_amd64"

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ClusterError, ConfigError, CourseError, ToolError
 from .exercises import CheckResult, exercise
-from .gitops import HelmChart
+from .pins import ESO_CHART, FALCO_CHART, KYVERNO_CHART, HelmChart
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -37,33 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
 Manifest = dict[str, Any]
 
 # ----------------------------------------------------------------------------------------------- charts
-
-#: Kyverno (chart 3.x ships Kyverno 1.(x+10): chart 3.9.1 is Kyverno v1.19.1, the same release as the course's
-#: `kyverno` CLI in tools/pins.env). The seed installed it unpinned.
-KYVERNO_CHART = HelmChart(
-    "kyverno", "kyverno", "kyverno", "https://kyverno.github.io/kyverno/", "kyverno", "3.9.1", "v1.19.1"
-)
-#: Falco with the modern eBPF probe (needs a kernel with BTF; DOKS nodes have one).
-FALCO_CHART = HelmChart(
-    "falco",
-    "falco",
-    "falcosecurity",
-    "https://falcosecurity.github.io/charts",
-    "falco",
-    "9.1.0",
-    "0.44.1",
-    (("driver.kind", "modern_ebpf"), ("tty", "true")),
-)
-#: External Secrets Operator (chart and app versions are the same number).
-ESO_CHART = HelmChart(
-    "external-secrets",
-    "external-secrets",
-    "external-secrets",
-    "https://charts.external-secrets.io",
-    "external-secrets",
-    "2.9.0",
-    "v2.9.0",
-)
 
 
 def charts() -> dict[str, HelmChart]:

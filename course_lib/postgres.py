@@ -24,11 +24,8 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 from .exercises import CheckResult, exercise
+from .pins import CNPG_CHART_VERSION, CNPG_HELM_REPO, CNPG_VERSION
 
-#: The CloudNativePG operator release the course pins, and the Helm chart that ships it.
-CNPG_VERSION = "1.30.0"
-CNPG_CHART_VERSION = "0.29.0"
-CNPG_HELM_REPO = "https://cloudnative-pg.github.io/charts"
 CNPG_MANIFEST_URL = (
     "https://raw.githubusercontent.com/cloudnative-pg/cloudnative-pg/release-{minor}/releases/cnpg-{version}.yaml"
 )

@@ -35,12 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .manifests import ValidationReport
 
-#: Traefik Helm chart pinned by the course (https://traefik.github.io/charts; 41.3.0 ships Traefik Proxy v3.7.11).
-TRAEFIK_CHART_VERSION = "41.3.0"
-TRAEFIK_CHART_REPO = "https://traefik.github.io/charts"
-#: Istio release pinned by the course (istioctl and the Helm charts base/istiod share the version).
-ISTIO_VERSION = "1.30.3"
-ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
+from .pins import ISTIO_CHART_REPO, ISTIO_VERSION, TRAEFIK_CHART_REPO, TRAEFIK_CHART_VERSION
 
 STABLE = "v1"
 CANARY = "v2"

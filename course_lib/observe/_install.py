@@ -13,11 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import validate_name
-
-#: The chart version the course is written against: 88.5.3 ships Prometheus Operator v0.93.1, whose
-#: ``monitoring.coreos.com/v1`` CRDs the course validates against (data/crds).
-KUBE_PROMETHEUS_STACK_VERSION = "88.5.3"
-CHART_REPO = "https://prometheus-community.github.io/helm-charts"
+from ..pins import KUBE_PROMETHEUS_STACK_VERSION
+from ..pins import PROMETHEUS_COMMUNITY_REPO as CHART_REPO
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,7 @@ from ..errors import SECRET_ENV_VARS
 if TYPE_CHECKING:
     from ._spec import ClusterSpec
 
-#: Provider pins (looked up 2026-11-26 on releases.hashicorp.com / the registry). ``~> X.Y`` allows newer X.* minors.
-PROVIDER_VERSIONS: dict[str, tuple[str, str]] = {
-    "digitalocean": ("digitalocean/digitalocean", "~> 2.78"),
-    "kubernetes": ("hashicorp/kubernetes", "~> 3.0"),
-    "helm": ("hashicorp/helm", "~> 3.1"),
-}
-TERRAFORM_REQUIRED = ">= 1.5"
-#: argo-cd chart from https://argoproj.github.io/argo-helm (the seed used 5.46.7, which is years old).
-ARGOCD_CHART_VERSION = "9.5.4"
+from ..pins import ARGOCD_CHART_VERSION, PROVIDER_VERSIONS, TERRAFORM_REQUIRED
 
 FILES = (
     "providers.tf",

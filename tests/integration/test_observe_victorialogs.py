@@ -105,9 +105,7 @@ def test_injected_errors_show_in_lines_and_counts(logs: observe.VictoriaLogs, st
 
 
 def _listening(pid: int) -> set[str]:
-    return {
-        c.laddr.ip for c in psutil.Process(pid).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
-    }
+    return {c.laddr.ip for c in psutil.Process(pid).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
 
 
 def test_the_store_listens_on_loopback_only(stack: sandbox.Stack) -> None:

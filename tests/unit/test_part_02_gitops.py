@@ -87,7 +87,7 @@ def test_guestbook_manifests_validate_and_reject_bad_replicas() -> None:
 
 def test_charts_pinned_and_terraform_reuses_provision() -> None:
     charts = g.charts()
-    from course_lib.provision._terraform import ARGOCD_CHART_VERSION
+    from course_lib.pins import ARGOCD_CHART_VERSION
 
     assert charts["argocd"].version == ARGOCD_CHART_VERSION
     assert f"--version {ARGOCD_CHART_VERSION}" in charts["argocd"].commands

@@ -9,8 +9,9 @@ import hcl2
 import pytest
 
 from course_lib import tools
+from course_lib.pins import ARGOCD_CHART_VERSION, PROVIDER_VERSIONS
 from course_lib.provision import ClusterSpec, NodePool, fmt_check, render_terraform, write_terraform
-from course_lib.provision._terraform import ARGOCD_CHART_VERSION, FILES, PROVIDER_VERSIONS
+from course_lib.provision._terraform import FILES
 
 
 def _unq(value: Any) -> Any:

@@ -1,0 +1,187 @@
+"""Every chart, application and provider version the course pins, in one place.
+
+``tools/pins.env`` stays the build input for the programs ``make tools`` compiles (``course_lib.tools`` reads it);
+this module owns everything else a learner installs: Helm charts (with the application version each ships), the
+Terraform/OpenTofu providers, the operators' releases. Other modules import from here, never from each other.
+
+To bump a pin: change it here, check the chart's own ``Chart.yaml`` (its ``appVersion``) and rebuild the notebooks.
+
+Used in: notebooks 01-10 (through the part modules).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    """A pinned Helm chart and how the course installs it.
+
+    Attributes:
+        release: Helm release name.
+        namespace: namespace it installs into.
+        repo_name: the local alias in ``helm repo add``.
+        repo_url: chart repository URL.
+        chart: chart name.
+        version: pinned chart version (``--version``); check newer ones with ``helm search repo <chart> --versions``.
+        app_version: the application version that chart ships (for the reader).
+        values: ``--set`` values.
+    """
+
+    release: str
+    namespace: str
+    repo_name: str
+    repo_url: str
+    chart: str
+    version: str
+    app_version: str
+    values: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def commands(self) -> str:
+        """The shell commands that install (or upgrade) this release, one per line."""
+        sets = "".join(f" --set {key}={value}" for key, value in self.values)
+        return (
+            f"helm repo add {self.repo_name} {self.repo_url} && helm repo update {self.repo_name}\n"
+            f"helm upgrade --install {self.release} {self.repo_name}/{self.chart} --namespace {self.namespace} "
+            f"--create-namespace --version {self.version}{sets} --wait"
+        )
+
+    def terraform(self, *, resource: str | None = None) -> str:
+        """The same release as a ``helm_release`` resource for the helm provider 3.x (``set`` is a list)."""
+        name = resource or self.release.replace("-", "_")
+        lines = [
+            f'resource "helm_release" "{name}" {{',
+            f'  name             = "{self.release}"',
+            f'  repository       = "{self.repo_url}"',
+            f'  chart            = "{self.chart}"',
+            f'  namespace        = "{self.namespace}"',
+            "  create_namespace = true",
+            f'  version          = "{self.version}"',
+        ]
+        if self.values:
+            items = ",\n".join(f'    {{ name = "{k}", value = "{v}" }}' for k, v in self.values)
+            lines += ["", "  set = [", items, "  ]"]
+        lines.append("}")
+        return "\n".join(lines)
+
+
+#: Argo CD (https://argoproj.github.io/argo-helm; the seed used 5.46.7, which is years old). 9.5.4 ships v3.3.8.
+ARGOCD_CHART = HelmChart(
+    "argocd",
+    "argocd",
+    "argo",
+    "https://argoproj.github.io/argo-helm",
+    "argo-cd",
+    "9.5.4",
+    "v3.3.8",
+    (("server.service.type", "LoadBalancer"),),
+)
+ARGOCD_CHART_VERSION = ARGOCD_CHART.version
+
+#: Sealed Secrets controller (the seed installed it unpinned). Release name ``sealed-secrets`` in ``kube-system``:
+#: kubeseal then needs ``--controller-name=sealed-secrets`` (its default is ``sealed-secrets-controller``).
+SEALED_SECRETS_CHART = HelmChart(
+    "sealed-secrets",
+    "kube-system",
+    "sealed-secrets",
+    "https://bitnami-labs.github.io/sealed-secrets",
+    "sealed-secrets",
+    "2.19.3",
+    "0.39.1",
+)
+
+
+#: Kyverno (chart 3.x ships Kyverno 1.(x+10): chart 3.9.1 is Kyverno v1.19.1, the same release as the course's
+#: `kyverno` CLI in tools/pins.env). The seed installed it unpinned.
+KYVERNO_CHART = HelmChart(
+    "kyverno", "kyverno", "kyverno", "https://kyverno.github.io/kyverno/", "kyverno", "3.9.1", "v1.19.1"
+)
+#: Falco with the modern eBPF probe (needs a kernel with BTF; DOKS nodes have one).
+FALCO_CHART = HelmChart(
+    "falco",
+    "falco",
+    "falcosecurity",
+    "https://falcosecurity.github.io/charts",
+    "falco",
+    "9.1.0",
+    "0.44.1",
+    (("driver.kind", "modern_ebpf"), ("tty", "true")),
+)
+#: External Secrets Operator (chart and app versions are the same number).
+ESO_CHART = HelmChart(
+    "external-secrets",
+    "external-secrets",
+    "external-secrets",
+    "https://charts.external-secrets.io",
+    "external-secrets",
+    "2.9.0",
+    "v2.9.0",
+)
+
+
+#: kube-prometheus-stack: 88.5.3 ships Prometheus Operator v0.93.1, whose ``monitoring.coreos.com/v1`` CRDs the
+#: course validates against (data/crds).
+KUBE_PROMETHEUS_STACK_VERSION = "88.5.3"
+PROMETHEUS_COMMUNITY_REPO = "https://prometheus-community.github.io/helm-charts"
+
+#: Traefik Helm chart (https://traefik.github.io/charts; 41.3.0 ships Traefik Proxy v3.7.11).
+TRAEFIK_CHART_VERSION = "41.3.0"
+TRAEFIK_CHART_REPO = "https://traefik.github.io/charts"
+#: Istio release (istioctl and the Helm charts base/istiod share the version).
+ISTIO_VERSION = "1.30.3"
+ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
+
+#: The CloudNativePG operator release, and the Helm chart that ships it.
+CNPG_VERSION = "1.30.0"
+CNPG_CHART_VERSION = "0.29.0"
+CNPG_HELM_REPO = "https://cloudnative-pg.github.io/charts"
+
+#: Terraform/OpenTofu providers. The DigitalOcean provider has one pin: the exact release the offline mirror is
+#: laid out for, and the ``~> MAJOR.MINOR`` constraint the generated ``providers.tf`` derives from it.
+DIGITALOCEAN_PROVIDER_VERSION = "2.99.1"
+KUBERNETES_PROVIDER_CONSTRAINT = "~> 3.0"
+HELM_PROVIDER_CONSTRAINT = "~> 3.1"
+TERRAFORM_REQUIRED = ">= 1.5"
+
+
+def minor_constraint(version: str) -> str:
+    """``"2.99.1"`` → ``"~> 2.99"``: that release or any newer patch or minor of the same major.
+
+    >>> minor_constraint("2.99.1")
+    '~> 2.99'
+    """
+    major, minor, *_ = version.split(".")
+    return f"~> {major}.{minor}"
+
+
+#: name -> (registry source, version constraint), as written into ``required_providers``.
+PROVIDER_VERSIONS: dict[str, tuple[str, str]] = {
+    "digitalocean": ("digitalocean/digitalocean", minor_constraint(DIGITALOCEAN_PROVIDER_VERSION)),
+    "kubernetes": ("hashicorp/kubernetes", KUBERNETES_PROVIDER_CONSTRAINT),
+    "helm": ("hashicorp/helm", HELM_PROVIDER_CONSTRAINT),
+}
+
+__all__ = [
+    "ARGOCD_CHART",
+    "ARGOCD_CHART_VERSION",
+    "CNPG_CHART_VERSION",
+    "CNPG_HELM_REPO",
+    "CNPG_VERSION",
+    "DIGITALOCEAN_PROVIDER_VERSION",
+    "ESO_CHART",
+    "FALCO_CHART",
+    "ISTIO_CHART_REPO",
+    "ISTIO_VERSION",
+    "KUBE_PROMETHEUS_STACK_VERSION",
+    "KYVERNO_CHART",
+    "PROMETHEUS_COMMUNITY_REPO",
+    "PROVIDER_VERSIONS",
+    "SEALED_SECRETS_CHART",
+    "TERRAFORM_REQUIRED",
+    "TRAEFIK_CHART_REPO",
+    "TRAEFIK_CHART_VERSION",
+    "HelmChart",
+    "minor_constraint",
+]
