@@ -325,7 +325,9 @@ class Stack:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.down()
+        """Stop the stack only if this object started it: a stack it merely reused belongs to someone else."""
+        if not self.reused:
+            self.down()
 
     def __repr__(self) -> str:
         return f"Stack(prometheus={self.endpoints.prometheus!r}, reused={self.reused})"

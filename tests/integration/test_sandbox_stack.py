@@ -144,6 +144,13 @@ def test_latency_alert_pending_firing_webhook_resolved(stack: sandbox.Stack) -> 
     assert resolved and resolved[0]["alerts"][0]["status"] == "resolved"
 
 
+def test_a_reused_stack_is_not_stopped_by_its_context_manager(stack: sandbox.Stack) -> None:
+    with sandbox.up() as reused:
+        assert reused.reused
+    assert sandbox.status().healthy  # the owner's stack still runs
+    assert sandbox.up().reused
+
+
 def test_errors_and_traffic_control(stack: sandbox.Stack) -> None:
     assert stack.set_traffic(rps=10) == 10.0
     stack.inject(error_rate=1.0)
