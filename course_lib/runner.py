@@ -85,15 +85,14 @@ def _title(nb: Any) -> str:
 
 def _read_part(path: Path) -> Part:
     import nbformat
-    from papermill.inspection import _infer_parameters
+    from papermill.inspection import inspect_notebook
 
     match = _PART_FILE.match(path.name)
     assert match, path
     nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        cell.metadata.setdefault("tags", [])
     params = tuple(
-        Parameter(name=p.name, default=p.default, type=p.inferred_type_name, help=p.help) for p in _infer_parameters(nb)
+        Parameter(name=p["name"], default=p["default"], type=p["inferred_type_name"], help=p["help"])
+        for p in inspect_notebook(str(path)).values()
     )
     return Part(int(match.group(1)), match.group(2), _title(nb), path, params)
 
