@@ -103,27 +103,29 @@ def describe(name: str) -> str:
     return (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
 
 
+#: Modules that register exercises, in course order; each keeps its own checks.
+EXERCISE_MODULES: tuple[str, ...] = (
+    "course_lib.provision",
+    "course_lib.observe",
+    "course_lib.manifests",
+    "course_lib.cluster",
+    "course_lib.postgres",
+    "course_lib.regions",
+    "course_lib.capstone",
+    "course_lib.traffic",
+    "course_lib.charts",
+    "course_lib.gitops",
+    "course_lib.policy",
+)
+
+
 def _load_all() -> None:
-    """Import the modules that register exercises (each domain keeps its own checks)."""
+    """Import every module of :data:`EXERCISE_MODULES`; one that fails to import fails loudly (its exercises
+    would otherwise silently disappear)."""
     import importlib
 
-    for module in (
-        "course_lib.provision",
-        "course_lib.observe",
-        "course_lib.manifests",
-        "course_lib.cluster",
-        "course_lib.postgres",
-        "course_lib.regions",
-        "course_lib.capstone",
-        "course_lib.traffic",
-        "course_lib.charts",
-        "course_lib.gitops",
-        "course_lib.policy",
-    ):
-        try:
-            importlib.import_module(module)
-        except ImportError:  # a domain that is not installed in this checkout
-            continue
+    for module in EXERCISE_MODULES:
+        importlib.import_module(module)
 
 
 def check(name: str, answer: Any, **context: Any) -> CheckResult:

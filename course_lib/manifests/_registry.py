@@ -14,7 +14,6 @@ Used in: ``course validate`` and notebooks that show "everything this part deplo
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Callable, Mapping
 
 from ..errors import ConfigError
@@ -92,22 +91,10 @@ def _load_plugins() -> None:
         return
     _PLUGINS_LOADED = True  # set first: plugin modules use the registry while they are imported
     for module in PLUGIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # a part whose module is not in this checkout yet
-            if exc.name != module:
-                raise
-    try:
-        obs = importlib.import_module("course_lib.manifests._observability")
-    except ImportError:
-        return
-    make = getattr(obs, "observability_objects", None)
-    if callable(make):
-        params = inspect.signature(make).parameters
-        if "labels" in params:
-            register("03/observability", lambda labels: make(labels=labels))
-        else:
-            register("03/observability", lambda labels: make())
+        importlib.import_module(module)  # a part module that fails to import fails loudly, never silently
+    from ._observability import observability_objects
+
+    register("03/observability", lambda labels: observability_objects(labels=labels))
 
 
 def _defaults() -> None:

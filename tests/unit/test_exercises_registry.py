@@ -278,3 +278,21 @@ def test_course_check_lists_and_refuses_unknown_parts() -> None:
     assert listing.exit_code == 0 and "11-leftover-kinds" in listing.output and "--answers FILE" in listing.output
     unknown = runner.invoke(cli, ["check", "--part", "12", "--answers", "x.yaml"])
     assert unknown.exit_code != 0 and "no registered exercise" in str(unknown.exception)
+
+
+def test_a_part_module_that_cannot_import_fails_loudly(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A broken module must not silently lose its exercises or its manifests."""
+    import pytest
+
+    from course_lib import exercises
+    from course_lib.manifests import _registry
+
+    (tmp_path / "broken_part_module.py").write_text("raise ImportError('a dependency of this part is missing')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(exercises, "EXERCISE_MODULES", (*exercises.EXERCISE_MODULES, "broken_part_module"))
+    with pytest.raises(ImportError, match="a dependency of this part is missing"):
+        exercises.exercises()
+    monkeypatch.setattr(_registry, "PLUGIN_MODULES", (*_registry.PLUGIN_MODULES, "broken_part_module"))
+    monkeypatch.setattr(_registry, "_PLUGINS_LOADED", False)
+    with pytest.raises(ImportError, match="a dependency of this part is missing"):
+        _registry._load_plugins()
