@@ -69,6 +69,6 @@ def test_part_modules_use_the_same_pin_objects() -> None:
 
     assert gitops.charts()["argocd"] is pins.ARGOCD_CHART
     assert policy.charts()["kyverno"] is pins.KYVERNO_CHART
-    assert capstone.KYVERNO_CHART_VERSION == pins.KYVERNO_CHART.version
+    assert pins.KYVERNO_CHART.version == capstone.KYVERNO_CHART_VERSION
     assert traffic.ISTIO_VERSION == pins.ISTIO_VERSION and postgres.CNPG_VERSION == pins.CNPG_VERSION
     assert _install.KUBE_PROMETHEUS_STACK_VERSION == pins.KUBE_PROMETHEUS_STACK_VERSION
