@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ClusterError, ConfigError, CourseError, ToolError
 from .exercises import CheckResult, exercise
 from .pins import ESO_CHART, FALCO_CHART, KYVERNO_CHART, HelmChart
+from .sim import selector_matches
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -619,33 +620,6 @@ class Verdict:
     port: int
     allowed: bool
     reason: str
-
-
-def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """Kubernetes label-selector semantics: ``matchLabels`` and ``matchExpressions`` (In, NotIn, Exists,
-    DoesNotExist) all must hold; an empty selector matches everything.
-
-    Example:
-        >>> selector_matches({"matchLabels": {"app": "web"}}, {"app": "web", "tier": "1"})
-        True
-    """
-    selector = selector or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), list(expr.get("values") or [])
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            raise ConfigError(f"unknown selector operator {op!r}", hint="use In, NotIn, Exists or DoesNotExist")
-    return True
 
 
 def _ns_labels(namespace: str, namespaces: Mapping[str, Mapping[str, str]] | None) -> dict[str, str]:

@@ -24,6 +24,8 @@ from typing import Any
 
 from .errors import ConfigError
 from .exercises import CheckResult, exercise
+from .sim import check_selector as _check_selector
+from .sim import selector_matches
 
 #: Where each DigitalOcean region is (for latency and data-residency reasoning).
 REGION_GEOGRAPHY: dict[str, str] = {
@@ -387,62 +389,6 @@ def example_clusters() -> list[dict[str, Any]]:
         cluster_secret(n, server=f"https://{n}.k8s.ondigitalocean.com", labels={"env": env, "region": region})
         for n, env, region in fleet
     ]
-
-
-_OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
-
-
-def _check_selector(selector: Mapping[str, Any]) -> None:
-    if not isinstance(selector, Mapping):
-        raise ConfigError(
-            f"a selector is a dict, got {type(selector).__name__}", hint='e.g. {"matchLabels": {"env": "production"}}'
-        )
-    unknown = set(selector) - {"matchLabels", "matchExpressions"}
-    if unknown:
-        raise ConfigError(
-            f"unknown selector field(s): {', '.join(sorted(unknown))}", hint="use matchLabels and/or matchExpressions"
-        )
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if not isinstance(value, str):
-            raise ConfigError(f"matchLabels {key}: {value!r} is not a string", hint="label values are strings")
-    for expr in selector.get("matchExpressions") or []:
-        op = expr.get("operator") if isinstance(expr, Mapping) else None
-        if op not in _OPERATORS:
-            raise ConfigError(f"operator {op!r} is not valid", hint=f"use one of {', '.join(sorted(_OPERATORS))}")
-        if "key" not in expr:
-            raise ConfigError("a matchExpressions entry has no key", hint='e.g. {"key": "region", ...}')
-        values = expr.get("values")
-        if op in ("In", "NotIn") and (not isinstance(values, list) or not values):
-            raise ConfigError(f"{op} needs a non-empty list of values", hint='e.g. "values": ["nyc1", "fra1"]')
-        if op in ("Exists", "DoesNotExist") and values:
-            raise ConfigError(f"{op} takes no values", hint="remove 'values' or use In / NotIn")
-
-
-def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """Kubernetes label-selector semantics: every matchLabels pair and every expression must hold.
-
-    Example:
-        >>> selector_matches({"matchExpressions": [{"key": "region", "operator": "In", "values": ["nyc1"]}]},
-        ...                  {"region": "nyc1"})
-        True
-
-    Used in: notebook 09.
-    """
-    _check_selector(selector)
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        present = key in labels
-        ok = {
-            "In": present and labels.get(key) in values,
-            "NotIn": not present or labels.get(key) not in values,
-            "Exists": present,
-            "DoesNotExist": not present,
-        }[op]
-        if not ok:
-            return False
-    return True
 
 
 def _labels(secret: Mapping[str, Any]) -> dict[str, str]:
