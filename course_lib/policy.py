@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,6 +313,64 @@ def admission_table(
     return pd.DataFrame(rows, columns=columns)
 
 
+def admission_attempts(
+    cluster: Any, objects: Iterable[Mapping[str, Any]], *, column: str = "API server says"
+) -> pd.DataFrame:
+    """Send each object to a real API server with a server-side dry run and report what admission answered.
+
+    ``dryRun=All`` runs every admission step — Pod Security Admission, ValidatingAdmissionPolicies, webhooks such
+    as Kyverno's — and stores nothing. The message is the API server's own.
+
+    Returns:
+        Columns ``object``, ``namespace``, ``column`` (``admit``/``reject``) and ``message``.
+
+    Raises:
+        ClusterError: the cluster is a dry run (there is no API server to ask).
+
+    Used in: notebook 05 (the sandbox control plane and cluster targets).
+    """
+    import pandas as pd
+
+    if getattr(cluster, "_api", None) is None:
+        raise ClusterError(
+            "admission needs a real API server",
+            hint="run `make tools` for the sandbox control plane, or use target='kubeconfig'/'doks'",
+        )
+    rows = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        row = {"object": f"{obj.get('kind')}/{meta.get('name')}", "namespace": meta.get("namespace", "")}
+        try:
+            cluster.apply(dict(obj), dry_run=True)
+            rows.append({**row, column: "admit", "message": ""})
+        except CourseError as exc:
+            rows.append({**row, column: "reject", "message": exc.message})
+    return pd.DataFrame(rows, columns=["object", "namespace", column, "message"])
+
+
+def wait_until_rejected(cluster: Any, probe: Mapping[str, Any], *, timeout: float = 15.0) -> float:
+    """Wait until a newly applied admission policy rejects ``probe`` (a server-side dry run, nothing stored).
+
+    A ValidatingAdmissionPolicy reaches the API server's admission plugin a moment after it is created.
+
+    Returns:
+        Seconds waited.
+
+    Raises:
+        TimeoutError: still admitted after ``timeout`` seconds.
+
+    Used in: notebook 05.
+    """
+    start = time.monotonic()
+    while True:
+        frame = admission_attempts(cluster, [probe])
+        if frame.iloc[0]["API server says"] == "reject":
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"{probe.get('kind')}/{(probe.get('metadata') or {}).get('name')} still admitted")
+        time.sleep(0.25)
+
+
 def try_on_cluster(cluster: Any, objects: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Ask a real API server (with Kyverno's webhook) about each object with a server-side dry run.
 
@@ -322,28 +381,12 @@ def try_on_cluster(cluster: Any, objects: Iterable[Mapping[str, Any]]) -> pd.Dat
 
     Used in: notebook 05 (cluster targets).
     """
-    import pandas as pd
-
     if getattr(cluster, "dry_run", True) or getattr(cluster, "_api", None) is None:
         raise ClusterError(
             "try_on_cluster needs a real cluster with Kyverno installed",
             hint="use target='kubeconfig' or 'doks'; on the sandbox use admission_table (the course's evaluation)",
         )
-    rows = []
-    for obj in objects:
-        meta = obj.get("metadata") or {}
-        try:
-            cluster.apply(dict(obj), dry_run=True)
-            rows.append({"object": f"{obj.get('kind')}/{meta.get('name')}", "Kyverno says": "admit", "message": ""})
-        except CourseError as exc:
-            rows.append(
-                {
-                    "object": f"{obj.get('kind')}/{meta.get('name')}",
-                    "Kyverno says": "reject",
-                    "message": exc.message[:200],
-                }
-            )
-    return pd.DataFrame(rows, columns=["object", "Kyverno says", "message"])
+    return admission_attempts(cluster, objects, column="Kyverno says").drop(columns="namespace")
 
 
 # ----------------------------------------------------------------------------------------------- Kyverno CLI
@@ -1058,6 +1101,17 @@ def _register() -> None:
         lambda lb: allow_egress("allow-gateway-egress", app="ingress-gateway", to_app="frontend", port=80, labels=lb),
         replace=True,
     )
+    from .manifests import pinned_image_policy, pod_security_namespace, restricted_pod
+
+    register(
+        "05/api-server-admission",
+        lambda lb: [
+            pod_security_namespace("psa-learner", enforce="restricted", labels=lb),
+            restricted_pod("pod-restricted", namespace="psa-learner"),
+            *pinned_image_policy(namespace="psa-learner"),
+        ],
+        replace=True,
+    )
 
 
 _register()
@@ -1092,4 +1146,6 @@ __all__ = [
     "secrets_comparison",
     "selector_matches",
     "try_on_cluster",
+    "admission_attempts",
+    "wait_until_rejected",
 ]

@@ -83,8 +83,11 @@ class Cluster:
         reason: str | None = None,
         context: str | None = None,
         cache_file: str | None = None,
+        kubeconfig: str | None = None,
     ) -> None:
         self.target: Target = validate_target(target)
+        #: the kubeconfig file this cluster was loaded from (``None`` for a dry run)
+        self.kubeconfig = kubeconfig
         self.settings = settings or Settings(target=target)
         self._api = api_client
         self._dry_run = dry_run or api_client is None
@@ -97,6 +100,28 @@ class Cluster:
         self._applied: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         #: CRD scopes learned from applied CRDs: (group, kind) -> namespaced?
         self._crd_scopes: dict[tuple[str, str], bool] = {}
+
+    def use_in_shell(self) -> str:
+        """Point ``kubectl``/``helm`` in this kernel's shell cells (``!kubectl get pods``) at this cluster.
+
+        Sets ``KUBECONFIG`` in the kernel's environment to this cluster's kubeconfig file, so a shell command
+        talks to the same cluster as the helpers. ``~/.kube/config`` is never read or written.
+
+        Returns:
+            The kubeconfig path.
+
+        Raises:
+            ClusterError: a dry-run cluster has no API server for kubectl to talk to.
+
+        Used in: notebooks 05 and every notebook that shows a kubectl step.
+        """
+        if self._api is None or not self.kubeconfig:
+            raise ClusterError(
+                "this cluster is a dry run: there is no API server for kubectl",
+                hint="run `make tools` for the sandbox control plane, or use target='kubeconfig'/'doks'",
+            )
+        os.environ["KUBECONFIG"] = str(self.kubeconfig)
+        return str(self.kubeconfig)
 
     # ------------------------------------------------------------------ display
     @property
@@ -1075,6 +1100,7 @@ def connect(
         default_namespace=namespace,
         context=chosen_ctx.get("name"),
         reason="dry_run=True was requested: the server computes results with dryRun=All" if dry_run else None,
+        kubeconfig=str(file),
     )
 
 

@@ -65,7 +65,14 @@ from ._postgres import (
     cnpg_scheduled_backup,
 )
 from ._registry import register, registered, render, render_all
-from ._security import eso_external_secret, eso_secret_store, kyverno_disallow_root
+from ._security import (
+    eso_external_secret,
+    eso_secret_store,
+    kyverno_disallow_root,
+    pinned_image_policy,
+    pod_security_namespace,
+    restricted_pod,
+)
 from ._validate import DEFAULT_KUBE_VERSION, ObjectResult, ValidationReport, crd_schemas, validate
 from ._versions import OUTDATED, Outdated, outdated_rows
 from ._yaml import from_yaml, read_yaml_file, to_yaml
@@ -111,6 +118,9 @@ __all__ = [
     "istio_peer_authentication",
     "istio_virtual_service",
     "kyverno_disallow_root",
+    "pinned_image_policy",
+    "pod_security_namespace",
+    "restricted_pod",
     "namespace",
     "network_policy_allow_from",
     "network_policy_default_deny",

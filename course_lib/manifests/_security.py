@@ -120,3 +120,122 @@ def eso_external_secret(
         "data": items,
     }
     return resource(ESO_API_VERSION, "ExternalSecret", object_meta(name, namespace=namespace, labels=labels), spec=spec)
+
+
+# --- admission built into the API server: Pod Security Admission and ValidatingAdmissionPolicy ---------------------
+
+PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+_PSA_LEVELS = ("privileged", "baseline", "restricted")
+
+
+def pod_security_namespace(
+    name: str,
+    *,
+    enforce: PodSecurityLevel | None = "restricted",
+    warn: PodSecurityLevel | None = None,
+    audit: PodSecurityLevel | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A Namespace whose Pods Pod Security Admission (built into kube-apiserver since 1.25) checks.
+
+    Each mode label (``pod-security.kubernetes.io/<mode>: <level>``) is independent: ``enforce`` rejects a
+    violating Pod, ``warn`` admits it and sends the client a warning, ``audit`` admits it and annotates the audit
+    log. ``-version`` labels are left out, so the policy is that of the API server's own release (``latest``).
+
+    >>> ns = pod_security_namespace("psa-demo", enforce=None, warn="restricted")
+    >>> sorted(k for k in ns["metadata"]["labels"] if k.startswith("pod-security"))
+    ['pod-security.kubernetes.io/warn']
+
+    Used in: notebook 05.
+    """
+    modes = {"enforce": enforce, "warn": warn, "audit": audit}
+    for mode, level in modes.items():
+        if level is not None and level not in _PSA_LEVELS:
+            raise ConfigError(f"{mode}={level!r} is not a Pod Security level", hint=f"use one of {_PSA_LEVELS}")
+    if not any(modes.values()):
+        raise ConfigError("give at least one of enforce, warn or audit", hint='e.g. enforce="restricted"')
+    psa = {f"pod-security.kubernetes.io/{mode}": level for mode, level in modes.items() if level}
+    meta = object_meta(check_name(name, what="namespace name"), labels={**(labels or {}), **psa})
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+
+
+def restricted_pod(name: str, *, namespace: str, image: str = "busybox:1.37") -> Manifest:
+    """A Pod that meets the ``restricted`` Pod Security Standard: non-root, no privilege escalation, every
+    capability dropped, the runtime's default seccomp profile.
+
+    Used in: notebook 05.
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": object_meta(name, namespace=namespace),
+        "spec": {
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [
+                {
+                    "name": "app",
+                    "image": image,
+                    "command": ["sleep", "3600"],
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                }
+            ],
+        },
+    }
+
+
+ADMISSION_API_VERSION = "admissionregistration.k8s.io/v1"
+#: The CEL rule of :func:`pinned_image_policy`: every container image names a tag other than ``latest``.
+PINNED_IMAGE_CEL = (
+    "object.spec.containers.all(c, c.image.split('/')[c.image.split('/').size() - 1].contains(':') "
+    "&& !c.image.endsWith(':latest'))"
+)
+
+
+def pinned_image_policy(
+    *, name: str = "pinned-image-tags", namespace: str, expression: str = PINNED_IMAGE_CEL, message: str | None = None
+) -> list[Manifest]:
+    """A ``ValidatingAdmissionPolicy`` (GA since Kubernetes 1.30) and its binding: Pods in ``namespace`` must not
+    run an image without a tag or tagged ``:latest``.
+
+    The API server evaluates the CEL ``expression`` itself — no webhook, no add-on. The binding's
+    ``validationActions: [Deny]`` rejects; ``[Warn]`` or ``[Audit]`` would only report.
+
+    Used in: notebook 05.
+    """
+    check_name(name, what="policy name")
+    policy = {
+        "apiVersion": ADMISSION_API_VERSION,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": object_meta(name),
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["pods"],
+                    }
+                ]
+            },
+            "validations": [
+                {
+                    "expression": expression,
+                    "message": message or "every container image needs a pinned tag (not :latest, not untagged)",
+                    "reason": "Invalid",
+                }
+            ],
+        },
+    }
+    binding = {
+        "apiVersion": ADMISSION_API_VERSION,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": object_meta(f"{name}-binding"),
+        "spec": {
+            "policyName": name,
+            "validationActions": ["Deny"],
+            "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}},
+        },
+    }
+    return [policy, binding]

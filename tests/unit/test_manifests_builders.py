@@ -298,3 +298,32 @@ def test_course_workloads_satisfy_the_course_policy() -> None:
     assert len(pod_specs) >= 3
     for spec in pod_specs:
         assert {k: spec["securityContext"].get(k) for k in pattern} == pattern
+
+
+def test_pod_security_namespace_labels_each_mode_and_refuses_nonsense() -> None:
+    import pytest
+
+    from course_lib import manifests as mb
+    from course_lib.errors import ConfigError
+
+    ns = mb.pod_security_namespace("psa-demo", enforce="restricted", audit="baseline")
+    labels = ns["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/audit"] == "baseline"
+    assert "pod-security.kubernetes.io/warn" not in labels
+    with pytest.raises(ConfigError, match="not a Pod Security level"):
+        mb.pod_security_namespace("psa-demo", enforce="strict")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="at least one"):
+        mb.pod_security_namespace("psa-demo", enforce=None)
+
+
+def test_pinned_image_policy_binds_to_its_namespace_and_denies() -> None:
+    from course_lib import manifests as mb
+
+    policy, binding = mb.pinned_image_policy(namespace="shop")
+    assert policy["kind"] == "ValidatingAdmissionPolicy" and binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert binding["spec"]["matchResources"]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "shop"
+    }
+    assert "endsWith(':latest')" in policy["spec"]["validations"][0]["expression"]
