@@ -608,44 +608,6 @@ def write_report(report: RunReport, run_dir: Path) -> None:
     (run_dir / "report.html").write_text(redact(render_report_html(report)), encoding="utf-8")
 
 
-_REPORT_TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Course run {{ r.run_id }}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #1b1f24; }
-table { border-collapse: collapse; margin-bottom: 1.5rem; }
-td, th { border: 1px solid #d0d7de; padding: .35rem .6rem; text-align: left; }
-th { background: #f6f8fa; } .ok { color: #1a7f37; font-weight: 600; } .failed { color: #cf222e; font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; } code { font-size: .85em; }
-</style></head><body>
-<h1>Course run <code>{{ r.run_id }}</code></h1>
-<p>Target <b>{{ r.target }}</b> · started {{ r.started }} · {{ "%.1f"|format(r.seconds) }} s ·
-{{ r.results|selectattr("status", "equalto", "ok")|list|length }} of {{ r.results|length }} notebooks passed</p>
-{% if s.learners %}
-<h2>Instructor summary</h2>
-<table id="summary"><thead><tr><th>Learner</th>
-{% for p in s.parts %}<th>Part {{ p }}</th>{% endfor %}
-<th>Passed</th><th>Failed</th><th>Seconds</th><th>Estimated cost (USD)</th></tr></thead><tbody>
-{% for l in s.learners %}<tr><td>{{ l.learner or "—" }}</td>
-{% for p in s.parts %}{% set c = l.parts.get(p|string) %}<td class="{{ c.status if c else '' }}">
-{%- if c %}{{ c.status }} · {{ "%.1f"|format(c.seconds) }} s{% else %}—{% endif %}</td>{% endfor %}
-<td class="num">{{ l.passed }}</td><td class="num">{{ l.failed }}</td><td class="num">{{ "%.1f"|format(l.seconds) }}</td>
-<td class="num" title="{{ l.cost.cluster or '' }}">{{ l.cost.text }}{% if l.cost.hourly %} ({{ "%.4f"|format(l.cost.hourly) }}/h,
-{{ l.cost.prices }}){% endif %}</td></tr>
-{% endfor %}</tbody></table>
-{% endif %}
-<h2>Notebooks</h2>
-<table id="results"><thead><tr><th>Learner</th><th>Part</th><th>Notebook</th><th>Readable</th><th>Status</th>
-<th>Seconds</th><th>Parameters</th><th>Failing cell</th><th>Error</th></tr></thead><tbody>
-{% for x in r.results %}<tr><td>{{ x.learner or "—" }}</td><td>{{ x.part }}</td>
-<td><a href="{{ x.link }}">{{ x.notebook }}</a></td>
-<td>{% if x.html_link %}<a class="html-export" href="{{ x.html_link }}">HTML</a>{% elif x.html_error %}<span title="{{ x.html_error }}">export failed</span>{% endif %}</td>
-<td class="{{ x.status }}">{{ x.status }}</td>
-<td class="num">{{ "%.1f"|format(x.seconds) }}</td><td><code>{{ x.params }}</code></td>
-<td>{{ x.failing_cell if x.failing_cell is not none else "" }}</td><td>{{ x.error or "" }}</td></tr>
-{% endfor %}</tbody></table></body></html>
-"""
-
-
 def _relative(path: str | None, base: str) -> str | None:
     if not path:
         return None
@@ -658,7 +620,7 @@ def _relative(path: str | None, base: str) -> str | None:
 def render_report_html(report: RunReport) -> str:
     import jinja2
 
-    env = jinja2.Environment(autoescape=True)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("course_lib", "templates"), autoescape=True)
     rows = []
     for x in report.results:
         rows.append(
@@ -670,7 +632,7 @@ def render_report_html(report: RunReport) -> str:
             }
         )
     view = {**asdict(report), "results": rows}
-    return env.from_string(_REPORT_TEMPLATE).render(r=view, s=report.summary or {})
+    return env.get_template("report.html.j2").render(r=view, s=report.summary or {})
 
 
 # --- building the committed notebooks from their jupytext sources -------------------------------
