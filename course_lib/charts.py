@@ -676,7 +676,35 @@ def _register() -> None:
 _register()
 
 
+def release_history(release: str, *, namespace: str) -> pd.DataFrame:
+    """``helm history RELEASE -n NAMESPACE -o json`` as a frame: revision, status, chart, app version, description.
+
+    Runs the real helm against the cluster ``KUBECONFIG`` points at (``Cluster.use_in_shell()`` sets it).
+
+    Used in: notebook 06.
+    """
+    import json
+
+    import pandas as pd
+
+    from .tools import run
+
+    out = run("helm", ["history", release, "-n", namespace, "-o", "json"]).stdout
+    rows = [
+        {
+            "revision": r.get("revision"),
+            "status": r.get("status"),
+            "chart": r.get("chart"),
+            "app_version": r.get("app_version"),
+            "description": r.get("description"),
+        }
+        for r in json.loads(out or "[]")
+    ]
+    return pd.DataFrame(rows, columns=["revision", "status", "chart", "app_version", "description"])
+
+
 __all__ = [
+    "release_history",
     "BROKEN_CONFIGMAP",
     "CHART_SOURCE",
     "ENVIRONMENTS",

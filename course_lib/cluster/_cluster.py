@@ -105,7 +105,8 @@ class Cluster:
         """Point ``kubectl``/``helm`` in this kernel's shell cells (``!kubectl get pods``) at this cluster.
 
         Sets ``KUBECONFIG`` in the kernel's environment to this cluster's kubeconfig file, so a shell command
-        talks to the same cluster as the helpers. ``~/.kube/config`` is never read or written.
+        talks to the same cluster as the helpers, and puts the folders of the course's kubectl and helm first on
+        ``PATH``. ``~/.kube/config`` is never read or written.
 
         Returns:
             The kubeconfig path.
@@ -121,6 +122,12 @@ class Cluster:
                 hint="run `make tools` for the sandbox control plane, or use target='kubeconfig'/'doks'",
             )
         os.environ["KUBECONFIG"] = str(self.kubeconfig)
+        from .. import tools
+
+        # the programs `make tools` built (helm ...) live in a cache outside PATH: put their folders in front
+        folders = [str(Path(p).parent) for name in ("kubectl", "helm") if (p := tools.find(name))]
+        path = os.environ.get("PATH", "").split(os.pathsep)
+        os.environ["PATH"] = os.pathsep.join(dict.fromkeys([*folders, *path]))
         return str(self.kubeconfig)
 
     # ------------------------------------------------------------------ display
