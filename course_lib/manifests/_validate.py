@@ -187,11 +187,26 @@ def crd_schemas(crd_dir: str | Path = CRD_DIR) -> list[dict[str, str]]:
     return rows
 
 
+#: The ObjectMeta schema every file in ``data/crds`` uses for ``metadata`` (``"$ref": OBJECTMETA_URI``).
+OBJECTMETA_URI = "urn:course-lib:crds:objectmeta"
+
+
+@functools.cache
+def _crd_registry(crd_dir: Path) -> Any:
+    """The shared definitions (``data/crds/objectmeta.json``) the CRD schemas refer to."""
+    from referencing import Registry, Resource
+
+    path = crd_dir / "objectmeta.json"
+    if not path.is_file():
+        return Registry()
+    return Resource.from_contents(json.loads(path.read_text(encoding="utf-8"))) @ Registry()
+
+
 @functools.cache
 def _crd_validator(path: Path) -> Any:
     jsonschema = _jsonschema()
     schema = json.loads(path.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(schema, registry=_crd_registry(path.parent.parent))
 
 
 def _resolve_kube_version(kube_version: str) -> str:
