@@ -4,8 +4,8 @@ strict mode, for a pinned Kubernetes version) and custom resources against the c
 
 Example:
     >>> report = validate([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}])
-    >>> report.ok, report.results[0].schema
-    (True, 'kubernetes 1.34 (strict)')
+    >>> report.ok, report.results[0].schema, report.results[0].validator
+    (True, 'kubernetes 1.34 (strict)', 'kubernetes-validate (strict)')
 
 Used in: notebooks 02, 04, 05, 08, 09 ("validate before you apply") and ``course validate``.
 """
@@ -46,6 +46,9 @@ class ObjectResult:
         ok: no errors.
         errors: one readable line per problem: ``<field path>: <schema message>``.
         schema: which schema judged it (``kubernetes 1.34 (strict)`` or a ``data/crds/...`` path).
+        validator: which validator judged it: ``kubernetes-validate (strict)`` for built-in kinds,
+            ``authored schema (data/crds, from <upstream project and version>)`` for the course's CRD
+            schemas, the batch's CustomResourceDefinition, or ``none``.
     """
 
     kind: str
@@ -55,6 +58,7 @@ class ObjectResult:
     ok: bool
     errors: tuple[str, ...] = ()
     schema: str = ""
+    validator: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,20 +86,31 @@ class ValidationReport:
         return tuple(r for r in self.results if not r.ok)
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per object (kind, name, namespace, result, errors) — ready for ``pandas.DataFrame``."""
+        """One dict per object (kind, name, namespace, result, validator, errors) — ready for ``pandas.DataFrame``."""
         return [
             {
                 "kind": r.kind,
                 "name": r.name,
                 "namespace": r.namespace or "",
                 "result": "ok" if r.ok else "FAIL",
+                "validator": r.validator,
                 "errors": "; ".join(r.errors),
             }
             for r in self.results
         ]
 
+    def validators(self) -> dict[str, str]:
+        """Kind → the validator that judged it (kinds in first-seen order; several are joined with ``; ``)."""
+        seen: dict[str, list[str]] = {}
+        for r in self.results:
+            names = seen.setdefault(r.kind, [])
+            if r.validator not in names:
+                names.append(r.validator)
+        return {kind: "; ".join(names) for kind, names in seen.items()}
+
     def table(self, *, errors: bool = True) -> str:
-        """A plain-text table (kind, name, result), failing objects followed by their schema messages."""
+        """A plain-text table (kind, name, result), failing objects followed by their schema messages, then
+        which validator judged each kind, then the summary line."""
         width_kind = max([4, *(len(r.kind) for r in self.results)])
         width_name = max([4, *(len(_qualified(r)) for r in self.results)])
         lines = [f"{'KIND':<{width_kind}}  {'NAME':<{width_name}}  RESULT"]
@@ -103,6 +118,12 @@ class ValidationReport:
             lines.append(f"{r.kind:<{width_kind}}  {_qualified(r):<{width_name}}  {'ok' if r.ok else 'FAIL'}")
             if errors and not r.ok:
                 lines.extend(f"    - {e}" for e in r.errors)
+        by_kind = self.validators()
+        if by_kind:
+            width = max([4, *(len(k) for k in by_kind)])
+            lines.append("")
+            lines.append(f"{'KIND':<{width}}  VALIDATED BY")
+            lines.extend(f"{kind:<{width}}  {validator}" for kind, validator in by_kind.items())
         passed = sum(r.ok for r in self.results)
         lines.append(f"{passed}/{len(self.results)} objects valid (Kubernetes {self.kube_version})")
         return "\n".join(lines)
@@ -187,11 +208,39 @@ def crd_schemas(crd_dir: str | Path = CRD_DIR) -> list[dict[str, str]]:
     return rows
 
 
+#: The ObjectMeta schema every file in ``data/crds`` uses for ``metadata`` (``"$ref": OBJECTMETA_URI``).
+OBJECTMETA_URI = "urn:course-lib:crds:objectmeta"
+
+
+@functools.cache
+def _crd_registry(crd_dir: Path) -> Any:
+    """The shared definitions (``data/crds/objectmeta.json``) the CRD schemas refer to."""
+    from referencing import Registry, Resource
+
+    path = crd_dir / "objectmeta.json"
+    if not path.is_file():
+        return Registry()
+    return Resource.from_contents(json.loads(path.read_text(encoding="utf-8"))) @ Registry()
+
+
+#: How :attr:`ObjectResult.validator` names the built-in kinds' validator.
+BUILTIN_VALIDATOR = "kubernetes-validate (strict)"
+
+
+@functools.cache
+def _crd_label(path: Path) -> str:
+    """``authored schema (data/crds, from Argo CD v3.5.1)`` for a schema file, from its ``x-upstream``."""
+    upstream = json.loads(path.read_text(encoding="utf-8")).get("x-upstream", {})
+    project = str(upstream.get("project", "")).split(" (")[0]
+    source = " ".join(part for part in (project, str(upstream.get("version", ""))) if part) or "unknown upstream"
+    return f"authored schema (data/crds, from {source})"
+
+
 @functools.cache
 def _crd_validator(path: Path) -> Any:
     jsonschema = _jsonschema()
     schema = json.loads(path.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(schema, registry=_crd_registry(path.parent.parent))
 
 
 def _resolve_kube_version(kube_version: str) -> str:
@@ -261,10 +310,23 @@ def _format(kind: str, error: Any) -> str:
     if path and (kind, path[0]) in _HIDDEN_PATHS:
         message = f"value rejected by '{error.validator}' (value hidden: it may be secret)"
     else:
-        message = error.message
+        message = _message(error)
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 3] + "..."
     return redact(f"{where}: {message}")
+
+
+def _message(error: Any) -> str:
+    """The schema message, with the object left out where jsonschema would print all of it."""
+    rule, instance = error.validator, error.instance
+    if rule == "not" and isinstance(error.validator_value, Mapping) and set(error.validator_value) == {"required"}:
+        fields = [str(f) for f in error.validator_value["required"]]
+        return f"{' and '.join(fields)} are mutually exclusive: set only one"
+    if rule in ("minProperties", "maxProperties") and isinstance(instance, Mapping):
+        bound = "at least" if rule == "minProperties" else "at most"
+        listed = ", ".join(sorted(map(str, instance))) or "none"
+        return f"has {len(instance)} field(s) ({listed}); {bound} {error.validator_value} allowed"
+    return str(error.message)
 
 
 def _errors(validator: Any, kind: str, obj: Mapping[str, Any]) -> tuple[str, ...]:
@@ -367,20 +429,22 @@ def validate_object(
     namespace = meta["namespace"] if isinstance(meta.get("namespace"), str) else None
     shown_kind = kind if isinstance(kind, str) and kind else "?"
 
-    def result(errors: tuple[str, ...], schema: str) -> ObjectResult:
-        return ObjectResult(shown_kind, name, str(api_version), namespace, not errors, errors, schema)
+    def result(errors: tuple[str, ...], schema: str, validator: str = "none") -> ObjectResult:
+        return ObjectResult(shown_kind, name, str(api_version), namespace, not errors, errors, schema, validator)
 
     if not isinstance(kind, str) or not isinstance(api_version, str) or not kind or not api_version:
         return result(("(top level): apiVersion and kind must both be set (strings)",), "none")
     group, _, version = api_version.rpartition("/")
     crd_path = crd_index(str(CRD_DIR)).get((group, version, kind))
     if crd_path is not None:
-        return result(_errors(_crd_validator(crd_path), kind, obj), f"data/crds/{group}/{crd_path.name}")
+        return result(
+            _errors(_crd_validator(crd_path), kind, obj), f"data/crds/{group}/{crd_path.name}", _crd_label(crd_path)
+        )
     if batch_crds and (group, version, kind) in batch_crds:
         batch_validator, label = batch_crds[(group, version, kind)]
         if batch_validator is None:
-            return result((), f"{label} (it has no schema, so only its presence is checked)")
-        return result(_errors(batch_validator, kind, obj), label)
+            return result((), f"{label} (it has no schema, so only its presence is checked)", label)
+        return result(_errors(batch_validator, kind, obj), label, f"{label} (strict)")
     schema_version = _resolve_kube_version(kube_version)
     minor = ".".join(schema_version.split(".")[:2])
     validator = _builtin_validator(schema_version, kind, api_version)
@@ -389,7 +453,7 @@ def validate_object(
     errors = _errors(validator, kind, obj)
     if name == "?" and not errors:
         errors = ("metadata.name: is required",)
-    return result(errors, f"kubernetes {minor} (strict)")
+    return result(errors, f"kubernetes {minor} (strict)", BUILTIN_VALIDATOR)
 
 
 def validate(

@@ -93,3 +93,17 @@ def test_schemas_listing() -> None:
     lines = result.output.strip().splitlines()
     assert len(lines) == len(m.crd_schemas())
     assert any("postgresql.cnpg.io/v1" in line and "v1.30.0" in line for line in lines)
+
+
+def test_validate_names_the_validator_of_each_kind() -> None:
+    result = _run()
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split() == ["KIND", "VALIDATED", "BY"])
+    end = next(i for i, line in enumerate(lines) if "objects valid" in line)
+    by_kind = dict(line.split(None, 1) for line in lines[start + 1 : end])
+    assert by_kind["Deployment"] == "kubernetes-validate (strict)"
+    assert by_kind["Application"] == "authored schema (data/crds, from Argo CD v3.5.1)"
+    assert by_kind["Cluster"] == "authored schema (data/crds, from CloudNativePG v1.30.0)"
+    rendered = {o["kind"] for objs in m.render_all().values() for o in objs}
+    assert set(by_kind) == rendered  # every kind the course renders is listed, and with one validator

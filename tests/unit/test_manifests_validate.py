@@ -233,3 +233,30 @@ def test_a_crd_without_schema_only_proves_the_kind_exists() -> None:
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"x": 1}}
     report = m.validate([_widget_crd(None), widget])
     assert report.ok and "no schema" in report.results[1].schema
+
+
+def test_each_result_names_its_validator() -> None:
+    store = m.eso_secret_store("s", namespace="shop")
+    report = m.validate([m.namespace("shop"), store, store])
+    assert [r.validator for r in report.results] == [
+        "kubernetes-validate (strict)",
+        "authored schema (data/crds, from External Secrets Operator v2.9.0)",
+        "authored schema (data/crds, from External Secrets Operator v2.9.0)",
+    ]
+    assert report.validators() == {
+        "Namespace": "kubernetes-validate (strict)",
+        "SecretStore": "authored schema (data/crds, from External Secrets Operator v2.9.0)",
+    }
+    assert report.rows()[0]["validator"] == "kubernetes-validate (strict)"
+    assert "SecretStore  authored schema (data/crds, from External Secrets Operator v2.9.0)" in report.table()
+    assert _only({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}).validator == "none"
+
+
+def test_every_crd_schema_shares_the_objectmeta_schema() -> None:
+    import jsonschema
+
+    shared = json.loads((_validate.CRD_DIR / "objectmeta.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(shared)
+    assert shared["$id"] == _validate.OBJECTMETA_URI and shared["additionalProperties"] is False
+    for path in CRD_FILES:
+        assert json.loads(path.read_text())["properties"]["metadata"] == {"$ref": _validate.OBJECTMETA_URI}, path
