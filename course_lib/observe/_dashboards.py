@@ -463,7 +463,7 @@ def check_dashboard_panel(answer: Any) -> str:
     if answer is Ellipsis or answer is None:
         raise ExerciseError(
             "the answer is still the placeholder",
-            hint="start from observe.checkout_dashboard_builder(), add a panel with .with_panel(...), and .build() it",
+            hint="start from observe.checkout_dashboard_builder(), add a panel with .with_panel(...), answer with the builder",
         )
     try:
         data = to_dict(answer)
