@@ -18,6 +18,7 @@ exercise ids to answers, in YAML or JSON; an answer is whatever the notebook's a
       cy
     01-budget-spec: {name: course-ada, size: s-2vcpu-4gb, count: 2}   # or {name, region, node_pools: [{size, count}]}
     03-error-ratio: sum(rate(checkout_requests_total{status=~"5.."}[5m])) / sum(rate(checkout_requests_total[5m]))
+    03-dashboard-panel: {"uid": "checkout", "panels": [...]}   # the dashboard JSON model, or its text
     04-canary-75-25: {v1: 75, v2: 25}
     08-recovery-target: "2026-11-25T16:35:00Z"
     11-leftover-kinds: [load_balancer, volume, snapshot]
@@ -251,6 +252,22 @@ def _error_ratio(answer: Any, *, prom: Any = None, rel_tol: float = 1e-6) -> Che
         prom = Prometheus(prom)
     result = check_error_ratio(prom, answer, rel_tol=rel_tol)
     return CheckResult("03-error-ratio", True, result.message)
+
+
+@exercise("03-dashboard-panel")
+def _dashboard_panel(answer: Any) -> CheckResult:
+    """Part 3: the checkout dashboard with one more panel, the 5xx requests per second (PromQL, with a unit)."""
+    from .observe import check_dashboard_panel
+
+    sdk_object = hasattr(answer, "build") or hasattr(answer, "to_json")
+    if answer is not Ellipsis and not sdk_object and not isinstance(answer, str | bytes | Mapping):
+        return CheckResult(
+            "03-dashboard-panel",
+            False,
+            f"the answer is a {type(answer).__name__}, not a dashboard.",
+            "answer with the dashboard builder, its JSON text (observe.dashboard_json(builder)) or that JSON as a dict",
+        )
+    return CheckResult("03-dashboard-panel", True, check_dashboard_panel(answer))
 
 
 @exercise("11-leftover-kinds")

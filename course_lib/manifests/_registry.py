@@ -97,6 +97,13 @@ def _load_plugins() -> None:
     register("03/observability", lambda labels: observability_objects(labels=labels))
 
 
+def _checkout_dashboard_configmap(labels: Mapping[str, str]) -> Manifest:
+    """Part 3's Grafana dashboard, as the ConfigMap kube-prometheus-stack's sidecar loads (needs the Grafana SDK)."""
+    from ..observe._dashboards import dashboard_configmap
+
+    return dashboard_configmap(labels=labels)
+
+
 def _defaults() -> None:
     c, g, n, s, p = _core, _gitops, _networking, _security, _postgres
     entries: dict[str, Builder] = {
@@ -122,6 +129,8 @@ def _defaults() -> None:
         "02/db-pass-sealed": lambda lb: g.sealed_secret(
             "db-pass", namespace="default", encrypted_data={"password": EXAMPLE_CIPHERTEXT}, labels=lb
         ),
+        # Part 3 — observability (the ServiceMonitors and rules are "03/observability", registered on first use)
+        "03/checkout-dashboard": _checkout_dashboard_configmap,
         # Part 4 — networking and service mesh
         "04/shop-namespace": lambda lb: c.namespace("shop", istio_injection=True, labels=lb),
         "04/checkout-app": lambda lb: [

@@ -24,6 +24,8 @@ from course_lib.cli import cli
 from course_lib.errors import ConfigError
 from course_lib.provision import ClusterSpec
 from course_lib.tools import available
+from tests.unit.test_observe_dashboards import RIGHT_ANSWER as DASHBOARD
+from tests.unit.test_observe_dashboards import with_panel
 from tests.unit.test_observe_exercise import PERCENT, RAW, RIGHT, _prom
 
 NETPOL = {
@@ -88,6 +90,16 @@ CASES: dict[str, tuple[Any, list[tuple[Any, str]], dict[str, Any]]] = {
         RIGHT,
         [(PERCENT, "a percentage"), (RAW, "raw counter"), ("", "empty"), (42, "not PromQL")],
         {"prom": "fake"},  # replaced by a fresh fake Prometheus per call (tests/unit/test_observe_exercise.py)
+    ),
+    "03-dashboard-panel": (
+        DASHBOARD,
+        [
+            (with_panel(unit=None), "no unit"),
+            (with_panel("sum(rate(checkout_requests_total[1m]))"), "5xx"),
+            (..., "placeholder"),
+            (["a panel"], "not a dashboard"),
+        ],
+        {},
     ),
     "04-canary-75-25": (
         {"v1": 75, "v2": 25},
