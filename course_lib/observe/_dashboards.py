@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ._loki import Loki
     from ._prometheus import Prometheus
+    from ._victorialogs import VictoriaLogs
 
 #: The Grafana that kube-prometheus-stack 88.5.3 ships: its ``grafana`` dependency is the grafana-community chart
 #: 12.11.1, whose appVersion is 13.2.0. The SDK is pinned to its newest versioned branch, 11.6 (see pyproject.toml);
@@ -355,21 +356,30 @@ def panel_figures(
     *,
     prom: Prometheus | None,
     loki: Loki | None = None,
+    logs: VictoriaLogs | None = None,
     start: str = "-15m",
     step: str = "15s",
 ) -> list[go.Figure]:
-    """The dashboard's panels drawn with plotly: each query run live against ``prom`` (PromQL) or ``loki`` (LogQL).
+    """The dashboard's panels drawn with plotly: each query run live against ``prom`` (PromQL), ``loki`` (LogQL)
+    or, on the sandbox, ``logs`` (VictoriaLogs, with the LogsQL twin of the panel's LogQL from
+    :data:`LOGQL_TO_LOGSQL`, counted per minute).
 
-    A panel whose data source is not given is skipped. Log panels are drawn as stacked bars by level.
+    A panel whose data source is not given (or whose LogQL has no known twin) is skipped. Log panels are drawn as
+    stacked bars by level.
     """
     from .. import plots
+    from ._victorialogs import LOGQL_TO_LOGSQL
 
+    twins = {logql: logsql for logql, logsql, _ in LOGQL_TO_LOGSQL}
     figures = []
     for title, kind, expr in panel_queries(dashboard):
         if kind == "prometheus" and prom is not None:
             figures.append(plots.lines(prom.query_range(expr, start=start, step=step), title=title, y_title=expr[:60]))
         elif kind == "loki" and loki is not None:
             figures.append(plots.log_volume(loki.query_range(expr, start=start, step=step), title=title))
+        elif kind == "loki" and logs is not None and expr in twins:
+            frame = logs.stats_range(twins[expr], start=start, step="1m")
+            figures.append(plots.log_volume(frame, title=f"{title} (LogsQL on the sandbox)"))
     return figures
 
 
