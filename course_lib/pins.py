@@ -125,6 +125,9 @@ ESO_CHART = HelmChart(
 #: course validates against (data/crds).
 KUBE_PROMETHEUS_STACK_VERSION = "88.5.3"
 PROMETHEUS_COMMUNITY_REPO = "https://prometheus-community.github.io/helm-charts"
+#: The Grafana kube-prometheus-stack 88.5.3 ships: its ``grafana`` dependency is the grafana-community chart
+#: 12.11.1, whose appVersion is 13.2.0 (the course generates dashboards for it; Grafana never runs in the sandbox).
+GRAFANA_VERSION = "13.2.0"
 
 #: Traefik Helm chart (https://traefik.github.io/charts; 41.3.0 ships Traefik Proxy v3.7.11).
 TRAEFIK_CHART_VERSION = "41.3.0"
@@ -171,6 +174,7 @@ __all__ = [
     "CNPG_VERSION",
     "DIGITALOCEAN_PROVIDER_VERSION",
     "ESO_CHART",
+    "GRAFANA_VERSION",
     "FALCO_CHART",
     "ISTIO_CHART_REPO",
     "ISTIO_VERSION",

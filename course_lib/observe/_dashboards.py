@@ -37,10 +37,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._prometheus import Prometheus
     from ._victorialogs import VictoriaLogs
 
-#: The Grafana that kube-prometheus-stack 88.5.3 ships: its ``grafana`` dependency is the grafana-community chart
-#: 12.11.1, whose appVersion is 13.2.0. The SDK is pinned to its newest versioned branch, 11.6 (see pyproject.toml);
-#: its dashboards have ``schemaVersion`` 41, which Grafana 13 loads (and migrates forward on its own).
-GRAFANA_VERSION = "13.2.0"
+#: The SDK is pinned to its newest versioned branch, 11.6 (see pyproject.toml); its dashboards have
+#: ``schemaVersion`` 41, which the Grafana of kube-prometheus-stack (:data:`course_lib.pins.GRAFANA_VERSION`) loads
+#: and migrates forward on its own.
 #: kube-prometheus-stack provisions its Prometheus data source with this uid (``grafana.sidecar.datasources.uid``).
 PROMETHEUS_DATASOURCE_UID = "prometheus"
 #: The chart provisions no Loki data source; add one with this uid (``grafana.additionalDataSources``).
