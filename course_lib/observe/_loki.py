@@ -10,13 +10,13 @@ Used in: notebook 03.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError
 from . import _frames
 from ._http import HttpClient
-from ._time import StepLike, TimeLike, parse_step, parse_time, to_unix_ns
+from ._time import StepLike, TimeLike, parse_range, parse_step, parse_time, to_unix_ns
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -159,10 +159,7 @@ class Loki(HttpClient):
         logql = _check_logql(logql)
         _check_limit(limit)
         _check_direction(direction)
-        now = datetime.now(UTC)
-        t0, t1 = parse_time(start, now=now, what="start"), parse_time(end, now=now, what="end")
-        if t0 > t1:
-            raise ConfigError("start is after end", hint='use e.g. start="-1h", end="now"')
+        t0, t1 = parse_range(start, end)
         params: dict[str, Any] = {
             "query": logql,
             "start": to_unix_ns(t0),

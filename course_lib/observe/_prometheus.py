@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError
 from . import _alerts, _frames
 from ._http import HttpClient
-from ._time import StepLike, TimeLike, parse_step, parse_time, to_unix
+from ._time import StepLike, TimeLike, parse_range, parse_step, parse_time, to_unix
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -98,14 +98,8 @@ class Prometheus(HttpClient):
             QueryError: Prometheus rejected the query.
         """
         promql = _check_promql(promql)
-        now = datetime.now(UTC)
-        t0, t1 = parse_time(start, now=now, what="start"), parse_time(end, now=now, what="end")
+        t0, t1 = parse_range(start, end)
         seconds = parse_step(step)
-        if t0 > t1:
-            raise ConfigError(
-                f"start ({t0:%Y-%m-%d %H:%M:%S}) is after end ({t1:%Y-%m-%d %H:%M:%S})",
-                hint='swap them, or use a relative start like "-15m" with end="now"',
-            )
         points = (t1 - t0).total_seconds() / seconds
         if points > MAX_POINTS:
             suggested = max(1, int((t1 - t0).total_seconds() / 1000))

@@ -124,3 +124,20 @@ def to_unix_ns(value: datetime) -> int:
     """Unix nanoseconds of an aware datetime, as Loki expects."""
     delta = value - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def parse_range(start: TimeLike, end: TimeLike) -> tuple[datetime, datetime]:
+    """``(start, end)`` as UTC instants, both relative to the same "now"; refuses a start after the end.
+
+    >>> t0, t1 = parse_range("-15m", "now")
+    >>> (t1 - t0).total_seconds()
+    900.0
+    """
+    now = datetime.now(UTC)
+    t0, t1 = parse_time(start, now=now, what="start"), parse_time(end, now=now, what="end")
+    if t0 > t1:
+        raise ConfigError(
+            f"start ({t0:%Y-%m-%d %H:%M:%S}) is after end ({t1:%Y-%m-%d %H:%M:%S})",
+            hint='swap them, or use a relative start like "-15m" with end="now"',
+        )
+    return t0, t1

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, QueryError
 from . import _frames
 from ._http import HttpClient, query_error
-from ._time import StepLike, TimeLike, parse_step, parse_time, to_unix
+from ._time import StepLike, TimeLike, parse_range, parse_step, to_unix
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -130,13 +129,6 @@ class VictoriaLogs(HttpClient):
     service = "VictoriaLogs"
     start_hint = "start the sandbox (course sandbox up; `make tools` builds VictoriaLogs) or check the URL"
 
-    def _range(self, start: TimeLike, end: TimeLike) -> tuple[datetime, datetime]:
-        now = datetime.now(UTC)
-        t0, t1 = parse_time(start, now=now, what="start"), parse_time(end, now=now, what="end")
-        if t0 > t1:
-            raise ConfigError("start is after end", hint='use e.g. start="-1h", end="now"')
-        return t0, t1
-
     def query(
         self,
         logsql: str,
@@ -156,7 +148,7 @@ class VictoriaLogs(HttpClient):
         """
         logsql = _check_logsql(logsql)
         _check_limit(limit)
-        t0, t1 = self._range(start, end)
+        t0, t1 = parse_range(start, end)
         params = {"query": logsql, "start": f"{to_unix(t0):.3f}", "end": f"{to_unix(t1):.3f}", "limit": limit}
         response = self._send("GET", "/select/logsql/query", params=params, query=logsql)
         if response.status_code >= 400:
@@ -189,7 +181,7 @@ class VictoriaLogs(HttpClient):
                 "stats_range needs a query that ends in a stats pipe",
                 hint='e.g. {app="checkout"} | stats by (level) count()',
             )
-        t0, t1 = self._range(start, end)
+        t0, t1 = parse_range(start, end)
         params = {
             "query": logsql,
             "start": f"{to_unix(t0):.3f}",
@@ -214,7 +206,7 @@ class VictoriaLogs(HttpClient):
     ) -> pd.DataFrame:
         """Matching lines per time bucket (``/select/logsql/hits``), grouped by the ``by`` fields."""
         logsql = _check_logsql(logsql)
-        t0, t1 = self._range(start, end)
+        t0, t1 = parse_range(start, end)
         params: list[tuple[str, str]] = [
             ("query", logsql),
             ("start", f"{to_unix(t0):.3f}"),
@@ -229,7 +221,7 @@ class VictoriaLogs(HttpClient):
 
     def stream_fields(self, logsql: str = "*", *, start: TimeLike = "-1h", end: TimeLike = "now") -> list[str]:
         """Stream field names (the pushed labels) of the matching logs — LogQL's ``/labels``."""
-        t0, t1 = self._range(start, end)
+        t0, t1 = parse_range(start, end)
         params = {"query": _check_logsql(logsql), "start": f"{to_unix(t0):.3f}", "end": f"{to_unix(t1):.3f}"}
         data = self._json("GET", "/select/logsql/stream_field_names", params=params, query=logsql)
         return sorted(v["value"] for v in data.get("values") or [])
@@ -240,7 +232,7 @@ class VictoriaLogs(HttpClient):
         """Values of one field in the matching logs — LogQL's ``/label/<name>/values``."""
         if not field or not isinstance(field, str):
             raise ConfigError("field_values() needs a field name", hint='e.g. logs.field_values("level")')
-        t0, t1 = self._range(start, end)
+        t0, t1 = parse_range(start, end)
         params = {
             "query": _check_logsql(logsql),
             "field": field,

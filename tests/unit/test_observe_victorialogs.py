@@ -169,7 +169,7 @@ def test_input_is_checked_before_any_request() -> None:
         logs.query("*", limit=0)
     with pytest.raises(ConfigError, match="stats pipe"):
         logs.stats_range('{app="checkout"}')
-    with pytest.raises(ConfigError, match="start is after end"):
+    with pytest.raises(ConfigError, match=r"start \(.*\) is after end"):
         logs.hits("*", start="now", end="-1h")
     with pytest.raises(ConfigError, match="field name"):
         logs.field_values("")
