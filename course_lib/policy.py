@@ -313,6 +313,20 @@ def admission_table(
     return pd.DataFrame(rows, columns=columns)
 
 
+def _wait_for_default_service_account(cluster: Any, namespace: str, *, timeout: float = 15.0) -> None:
+    """Wait for a new namespace's ``default`` ServiceAccount (the controller-manager makes it a moment after the
+    namespace): until it exists, admission refuses every Pod there for that reason, before any policy is asked."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cluster.get("ServiceAccount", "default", namespace=namespace)
+            return
+        except ClusterError:
+            if time.monotonic() > deadline:
+                return  # let admission say why
+            time.sleep(0.1)
+
+
 def admission_attempts(
     cluster: Any, objects: Iterable[Mapping[str, Any]], *, column: str = "API server says"
 ) -> pd.DataFrame:
@@ -336,6 +350,10 @@ def admission_attempts(
             "admission needs a real API server",
             hint="run `make tools` for the sandbox control plane, or use target='kubeconfig'/'doks'",
         )
+    objects = list(objects)
+    pod_namespaces = {str((o.get("metadata") or {}).get("namespace") or "") for o in objects if o.get("kind") == "Pod"}
+    for namespace in sorted(pod_namespaces - {""}):
+        _wait_for_default_service_account(cluster, namespace)
     rows = []
     for obj in objects:
         meta = obj.get("metadata") or {}

@@ -159,6 +159,9 @@ def test_try_on_cluster_refuses_dry_run_and_reports_rejections() -> None:
         dry_run = False
         _api = object()
 
+        def get(self, kind: str, name: str, *, namespace: str | None = None) -> dict[str, Any]:
+            return {"kind": kind, "metadata": {"name": name, "namespace": namespace}}  # the default ServiceAccount
+
         def apply(self, obj: dict[str, Any], *, dry_run: bool) -> None:
             assert dry_run
             if "securityContext" not in obj["spec"]:
