@@ -14,8 +14,7 @@ import pytest
 
 from course_lib import manifests as m
 from course_lib import policy, tools
-from course_lib.cluster import Cluster, connect
-from course_lib.config import Settings
+from course_lib.cluster import Cluster
 from course_lib.sandbox import _controlplane
 
 pytestmark = [
@@ -28,11 +27,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    kubeconfig = os.environ.get("COURSE_KUBECONFIG") or _controlplane.cluster_up().kubeconfig
-    c = connect("kubeconfig", kubeconfig=kubeconfig, settings=Settings(target="kubeconfig"))
-    yield c
-    c.close()
+def cluster(apiserver_cluster: Cluster) -> Cluster:
+    return apiserver_cluster
 
 
 @pytest.fixture()

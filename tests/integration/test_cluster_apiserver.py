@@ -32,8 +32,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def kubeconfig() -> str:
-    return os.environ.get("COURSE_KUBECONFIG") or _controlplane.cluster_up().kubeconfig
+def kubeconfig(apiserver_kubeconfig: str) -> str:
+    return apiserver_kubeconfig
 
 
 @pytest.fixture()

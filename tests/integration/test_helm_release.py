@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from course_lib import charts, tools
-from course_lib.cluster import Cluster, connect
-from course_lib.config import Settings
+from course_lib.cluster import Cluster
 from course_lib.errors import ToolError
 from course_lib.sandbox import _controlplane
 
@@ -26,17 +25,15 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    c = connect("kubeconfig", kubeconfig=_controlplane.cluster_up().kubeconfig, settings=Settings(target="kubeconfig"))
+def cluster(apiserver_cluster: Cluster) -> Iterator[Cluster]:
     old = {k: os.environ.get(k) for k in ("KUBECONFIG", "PATH")}
-    c.use_in_shell()
-    yield c
+    apiserver_cluster.use_in_shell()
+    yield apiserver_cluster
     for key, value in old.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    c.close()
 
 
 def _helm(*args: str) -> str:
