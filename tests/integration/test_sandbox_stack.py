@@ -112,9 +112,11 @@ def test_metrics_programs_are_the_go_builds_when_built(stack: sandbox.Stack) -> 
             urllib.request.urlopen(f"{stack.endpoints.prometheus}/query", timeout=5)
     else:
         assert prom.major == 2 and _exe(pids["prometheus"]) == os.path.realpath(proc.find_binary("prometheus"))
-    if alertmanager is not None:
+    if alertmanager is not None:  # v0.31.1 compiles its UI in: the page is there
         assert am.version == tools.read_pins()["ALERTMANAGER_VERSION"].lstrip("v"), am
         assert _exe(pids["alertmanager"]) == os.path.realpath(alertmanager)
+        with urllib.request.urlopen(f"{stack.endpoints.alertmanager}/", timeout=5) as page:
+            assert b"<title>Alertmanager</title>" in page.read()
     else:
         assert am.version.startswith("0.25"), am
 
