@@ -33,7 +33,7 @@ def _round(label: str, cache: str | None) -> None:
         start = time.monotonic()
         stack = sandbox.up(timeout=90, backfill_hours=1)
         ready = time.monotonic() - start
-        stack.wait_for_data("rate(checkout_requests_total[1m])", timeout=60)
+        stack.wait_for_data('rate(checkout_requests_total{simulated=""}[1m])', timeout=60)  # live, not backfilled
         first = time.monotonic() - start
         info = observe.Prometheus(stack.endpoints.prometheus).buildinfo()
         pid = next(s.pid for s in sandbox.status().services if s.name == "prometheus")
