@@ -39,6 +39,7 @@ from ._stack import (
     overview,
     state_file,
     status,
+    stop_stack,
     up,
 )
 
@@ -56,6 +57,7 @@ __all__ = [
     "ToolResult",
     "check_rules",
     "down",
+    "stop_stack",
     "explain_selection",
     "isolated",
     "live_variant",
