@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from .errors import ConfigError, CourseError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .cluster import Cluster
+    from .cluster import ApplyReport, Cluster
     from .sandbox import Stack
 
 _RENDERER = "plotly_mimetype"
@@ -198,7 +198,11 @@ class Session:
                 self._started.append("control-plane")
         if not kubeconfig:
             return kc.Cluster(target="sandbox", settings=self.settings, reason=self.capabilities.reason)
-        return kc.connect("sandbox", settings=self.settings, kubeconfig=kubeconfig)
+        cluster = kc.connect("sandbox", settings=self.settings, kubeconfig=kubeconfig)
+        from .sandbox import crds
+
+        crds.install(cluster)  # upstream's own CRDs (fetched by `make tools`), once per control plane and pin
+        return cluster
 
     @property
     def kubeconfig(self) -> str | None:
@@ -213,6 +217,28 @@ class Session:
         if not self.capabilities.live_api:
             return None
         return self.cluster.use_in_shell()
+
+    def prepare(self, objects: Sequence[Mapping[str, Any]]) -> ApplyReport | None:
+        """On the course's own control plane, give the API server what ``objects`` need and a cluster's charts would
+        bring: a Namespace for every namespace they use but do not create, and an open placeholder CRD for each
+        custom kind whose upstream CRD is not installed (upstream's are, where ``make tools`` could fetch them).
+
+        Returns the apply report, or ``None`` on a learner's cluster (nothing is ever installed there) or when
+        nothing was missing.
+
+        Used in: notebooks 02, 08, 09, 10.
+        """
+        if not self.capabilities.disposable:
+            return None
+        from .manifests import namespace
+        from .sandbox import crds
+
+        cluster = self.cluster
+        known = crds.installed_names(cluster) if not cluster.dry_run else set()
+        created = {o["metadata"]["name"] for o in objects if o.get("kind") == "Namespace"}
+        used = {str(o["metadata"]["namespace"]) for o in objects if (o.get("metadata") or {}).get("namespace")}
+        needed = [*crds.placeholders(objects, known=known), *(namespace(n) for n in sorted(used - created))]
+        return cluster.apply(needed) if needed else None
 
     # ------------------------------------------------------------------ sandbox services
     def stack(self, **kwargs: Any) -> Stack | None:

@@ -17,6 +17,7 @@ Used in: notebook 03 and every notebook that runs on ``target="sandbox"``.
 
 from __future__ import annotations
 
+from . import _crds as crds
 from ._derive import (
     DEFAULT_SELECTOR,
     LocalService,
@@ -45,6 +46,7 @@ from ._stack import (
 
 __all__ = [
     "DEFAULT_SELECTOR",
+    "crds",
     "RULES_TESTS_DIR",
     "Faults",
     "LocalService",

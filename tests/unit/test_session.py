@@ -99,11 +99,16 @@ def test_close_stops_the_control_plane_only_when_this_session_started_it(
     plane.install(monkeypatch, kubeconfig)
     handed: list[object] = []
     monkeypatch.setattr(cl.cluster, "connect", lambda target, **kw: handed.append(kw["kubeconfig"]) or _FakeCluster())
+    from course_lib.sandbox import crds
+
+    installed: list[object] = []
+    monkeypatch.setattr(crds, "install", installed.append)
     with cl.start(target="sandbox") as session:
         assert session.capabilities.live_api and not session.capabilities.workloads
         session.cluster  # noqa: B018 - the first read starts (or reuses) the control plane
         session.cluster  # noqa: B018 - and the second reuses the connection
     assert plane.ups == 1 and handed == [str(kubeconfig)]
+    assert len(installed) == 1 and isinstance(installed[0], _FakeCluster)  # upstream CRDs go in once, on connect
     assert plane.downs == downs
 
 
