@@ -59,3 +59,18 @@ def test_build_script_and_library_read_the_same_packaged_pins(monkeypatch: pytes
     for tool, path in listed.items():  # same bytes hashed: pins lines plus the wrapper go.mod / go.sum
         binary = (tools.read_pins().get(tool.upper().replace("-", "_") + "_BINARY") or tool).split()[0]
         assert path == str(tools.pinned_path(binary)), tool
+
+
+def test_nothing_is_left_at_the_old_places() -> None:
+    """A merge from a branch older than the move follows edits of moved files (pins.env included), but a *new* file
+    such as ``tools/<name>/go.mod`` stays where that branch put it, where neither the build nor the wheel sees it."""
+    checkout = PACKAGE.parent
+    if not (checkout / "pyproject.toml").is_file():
+        pytest.skip("not a checkout")
+    stray = sorted(
+        p.relative_to(checkout).as_posix()
+        for folder in ("data", "tools")
+        for p in (checkout / folder).rglob("*")
+        if p.is_file()
+    )
+    assert not stray, f"git mv these under course_lib/data/ (the package's data folder): {stray}"
