@@ -1,8 +1,9 @@
 """Every chart, application and provider version the course pins, in one place.
 
-``tools/pins.env`` stays the build input for the programs ``make tools`` compiles (``course_lib.tools`` reads it);
-this module owns everything else a learner installs: Helm charts (with the application version each ships), the
-Terraform/OpenTofu providers, the operators' releases. Other modules import from here, never from each other.
+``data/tools/pins.env`` (in the package) stays the build input for the programs ``make tools`` compiles
+(``course_lib.tools`` reads it); this module owns everything else a learner installs: Helm charts (with the
+application version each ships), the Terraform/OpenTofu providers, the operators' releases. Other modules import
+from here, never from each other.
 
 To bump a pin: change it here, check the chart's own ``Chart.yaml`` (its ``appVersion``) and rebuild the notebooks.
 
@@ -94,7 +95,7 @@ SEALED_SECRETS_CHART = HelmChart(
 
 
 #: Kyverno (chart 3.x ships Kyverno 1.(x+10): chart 3.9.1 is Kyverno v1.19.1, the same release as the course's
-#: `kyverno` CLI in tools/pins.env). The seed installed it unpinned.
+#: `kyverno` CLI in data/tools/pins.env). The seed installed it unpinned.
 KYVERNO_CHART = HelmChart(
     "kyverno", "kyverno", "kyverno", "https://kyverno.github.io/kyverno/", "kyverno", "3.9.1", "v1.19.1"
 )
