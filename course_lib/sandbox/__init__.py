@@ -17,6 +17,7 @@ Used in: notebook 03 and every notebook that runs on ``target="sandbox"``.
 
 from __future__ import annotations
 
+from . import _crds as crds
 from ._derive import (
     DEFAULT_SELECTOR,
     LocalService,
@@ -39,11 +40,13 @@ from ._stack import (
     overview,
     state_file,
     status,
+    stop_stack,
     up,
 )
 
 __all__ = [
     "DEFAULT_SELECTOR",
+    "crds",
     "RULES_TESTS_DIR",
     "Faults",
     "LocalService",
@@ -56,6 +59,7 @@ __all__ = [
     "ToolResult",
     "check_rules",
     "down",
+    "stop_stack",
     "explain_selection",
     "isolated",
     "live_variant",

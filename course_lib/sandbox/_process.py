@@ -34,9 +34,9 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "prometheus-pushgateway": "prometheus-pushgateway",
 }
 
-#: Debian program → the newer program ``make tools`` builds from Go modules for the same job (``tools/pins.env``):
-#: Prometheus 3 and its promtool, a current Alertmanager and its amtool. The Go build is used when it exists,
-#: Debian's package is the fallback (no Go, or ``make tools`` not run yet).
+#: Debian program → the newer program ``make tools`` builds from Go modules for the same job
+#: (``data/tools/pins.env``): Prometheus 3 and its promtool, a current Alertmanager and its amtool. The Go build
+#: is used when it exists, Debian's package is the fallback (no Go, or ``make tools`` not run yet).
 GO_BUILDS: dict[str, str] = {
     "prometheus": "prometheus",
     "promtool": "promtool",

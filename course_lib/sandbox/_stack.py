@@ -801,6 +801,15 @@ def overview() -> SandboxOverview:
     return SandboxOverview(status(), cluster_status())
 
 
+def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
+    """Stop the stack's services only (the control plane keeps running); returns the names stopped.
+
+    Used by :meth:`course_lib.session.Session.close` for a stack that session started.
+    """
+    with _locked():
+        return _stop_recorded(_read_state(), timeout=timeout)
+
+
 def down(*, timeout: float = 5.0) -> tuple[str, ...]:
     """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), the sandbox's Kubernetes
     control plane if one runs, and delete their files.
@@ -811,8 +820,7 @@ def down(*, timeout: float = 5.0) -> tuple[str, ...]:
     """
     from ._controlplane import cluster_down
 
-    with _locked():
-        stopped = _stop_recorded(_read_state(), timeout=timeout)
+    stopped = stop_stack(timeout=timeout)
     return (*stopped, "control-plane") if cluster_down() else stopped
 
 
@@ -863,6 +871,7 @@ __all__ = [
     "StackStatus",
     "as_dict",
     "down",
+    "stop_stack",
     "isolated",
     "state_file",
     "status",

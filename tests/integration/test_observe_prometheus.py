@@ -160,7 +160,7 @@ def test_buildinfo_names_the_release_that_runs(prom: Prometheus, origin: str) ->
     info = prom.buildinfo()
     assert info.major == (3 if origin == "go" else 2), info
     assert info.go_version.startswith("go1.")
-    if origin == "go":  # the release tools/pins.env pins and stamps (module v0.313.1 is Prometheus 3.13.1)
+    if origin == "go":  # the release data/tools/pins.env pins and stamps (module v0.313.1 is Prometheus 3.13.1)
         stamped = re.search(r"version\.Version=(\S+)", tools.read_pins()["PROMETHEUS_LDFLAGS"])
         assert stamped is not None and info.version == stamped.group(1) and info.branch == "HEAD"
 

@@ -106,7 +106,7 @@ def test_metrics_programs_are_the_go_builds_when_built(stack: sandbox.Stack) -> 
     prometheus, alertmanager = tools.built("prometheus"), tools.built("alertmanager")
     prom = observe.Prometheus(stack.endpoints.prometheus).buildinfo()
     am = observe.Alertmanager(stack.endpoints.alertmanager).buildinfo()
-    if prometheus is not None:  # the release tools/pins.env pins: Prometheus 3, the HTTP API without a web UI
+    if prometheus is not None:  # the release data/tools/pins.env pins: Prometheus 3, the HTTP API without a web UI
         assert prom.major == 3 and _exe(pids["prometheus"]) == os.path.realpath(prometheus), prom
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(f"{stack.endpoints.prometheus}/query", timeout=5)

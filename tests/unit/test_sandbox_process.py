@@ -52,7 +52,7 @@ def test_go_build_is_preferred_and_debian_is_the_fallback(monkeypatch: pytest.Mo
     pins = tmp_path / "tools" / "pins.env"
     pins.parent.mkdir()
     pins.write_text('TOOLS="prometheus"\nPROMETHEUS_VERSION=v0.313.1\nPROMETHEUS_BINARY="prometheus promtool"\n')
-    monkeypatch.setenv("COURSE_TOOLS_PINS", str(pins))
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # its tools/pins.env
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     debian = make_exe(tmp_path / "usr-bin" / "promtool")
     make_exe(tmp_path / "usr-bin" / "prometheus-node-exporter")
