@@ -69,7 +69,7 @@ class CheckResult:
     @property
     def mark(self) -> str:
         if not self.attempted:
-            return "⏳ Not attempted yet"
+            return "⏳ Not yet attempted"
         return "✅ Correct" if self.passed else "❌ Not yet"
 
     def __str__(self) -> str:
@@ -166,7 +166,7 @@ def _check(name: str, answer: Any, context: Mapping[str, Any], *, record: bool) 
         result = CheckResult(
             name,
             False,
-            "replace the `...` in the cell above with your answer, run it, then run this cell",
+            "still the placeholder: replace the `...` in the cell above with your answer, run it, then run this cell",
             hint=describe(name),
             attempted=False,
         )

@@ -56,7 +56,7 @@ def test_the_committed_check_says_not_attempted_yet(path: Path) -> None:
     assert checks
     for cell in checks:
         text = json.dumps(cell.outputs)
-        assert "Not attempted yet" in text and "Correct" not in text, cell.source
+        assert "Not yet attempted" in text and "Correct" not in text, cell.source
 
 
 def test_injection_puts_the_solution_in_place_of_the_placeholder() -> None:
@@ -77,7 +77,7 @@ def test_injection_refuses_a_cell_no_solution_fills() -> None:
 
 def test_the_placeholder_is_not_attempted_and_is_not_counted_as_a_try() -> None:
     result = cl.check("04-canary-75-25", ...)
-    assert not result.passed and not result.attempted and "Not attempted yet" in str(result)
+    assert not result.passed and not result.attempted and "Not yet attempted" in str(result)
     assert result.hint  # says what to write
     [row] = progress.summary(part=4).to_dict("records")
     assert row == {"part": 4, "exercise": "04-canary-75-25", "attempted": False, "passed": False, "tries": 0}
