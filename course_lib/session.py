@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
-from .errors import ConfigError, CourseError
+from .errors import ClusterError, ConfigError, CourseError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -226,9 +226,14 @@ class Session:
         Returns the apply report, or ``None`` on a learner's cluster (nothing is ever installed there) or when
         nothing was missing.
 
+        Raises:
+            ClusterError: on a learner's cluster, some custom kinds are not served (their add-on is not installed);
+                the message names each add-on, and nothing has been applied.
+
         Used in: notebooks 02, 08, 09, 10.
         """
         if not self.capabilities.disposable:
+            self._check_served(objects)
             return None
         from .manifests import namespace
         from .sandbox import crds
@@ -239,6 +244,31 @@ class Session:
         used = {str(o["metadata"]["namespace"]) for o in objects if (o.get("metadata") or {}).get("namespace")}
         needed = [*crds.placeholders(objects, known=known), *(namespace(n) for n in sorted(used - created))]
         return cluster.apply(needed) if needed else None
+
+    def _check_served(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        """On a learner's cluster: refuse, before anything is applied, objects whose kinds it does not serve, and
+        name the add-on that brings each (the course never installs CRDs there by itself)."""
+        if not self.capabilities.live_api:
+            return
+        from .sandbox import crds
+
+        cluster = self.cluster
+        projects = {(e.group): e.project for e in crds.manifest()} | {
+            "external-secrets.io": "External Secrets Operator"
+        }
+        unserved: dict[str, list[str]] = {}
+        for (group, kind), versions in sorted(crds.custom_kinds(objects).items()):
+            for version in sorted(versions):
+                if not cluster.serves(f"{group}/{version}", kind):
+                    unserved.setdefault(projects.get(group, group), []).append(f"{kind} ({group}/{version})")
+        if unserved:
+            what = "; ".join(f"{project}: {', '.join(kinds)}" for project, kinds in unserved.items())
+            raise ClusterError(
+                f"this cluster does not serve the custom kinds these objects need — {what}",
+                hint="install those add-ons first (each part's install cell, with confirm=True, or their Helm charts), "
+                "or run this part on the sandbox, whose API server holds upstream's CRDs",
+                target=self.target,
+            )
 
     # ------------------------------------------------------------------ sandbox services
     def stack(self, **kwargs: Any) -> Stack | None:

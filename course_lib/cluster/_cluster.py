@@ -49,6 +49,27 @@ SANDBOX_NOT_STARTED_REASON = (
 )
 
 
+def discovery_cache_file(configuration: Any) -> str:
+    """Where the dynamic client caches the server's list of kinds: keyed by the server's address *and* its CA.
+
+    A new sandbox control plane on a port an old one used has a new CA, so it never inherits the old one's list
+    (a stale entry would send requests for kinds the new server does not serve, answered by a bare 404).
+    """
+    import hashlib
+
+    from ..config import cache_dir
+
+    ca = configuration.ssl_ca_cert
+    try:
+        identity = Path(ca).read_bytes() if ca else b""
+    except OSError:
+        identity = str(ca).encode()
+    folder = cache_dir() / "discovery"
+    folder.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(str(configuration.host).encode() + b"\0" + identity).hexdigest()[:16]
+    return str(folder / f"{key}.json")
+
+
 def _validator() -> tuple[Callable[[Any], Any] | None, str | None]:
     """``course_lib.manifests.validate`` when it exists, else ``None`` and why."""
     try:
@@ -174,16 +195,7 @@ class Cluster:
         if self._dyn is None:
             from kubernetes.dynamic import DynamicClient
 
-            cache = self._cache_file
-            if cache is None:
-                import hashlib
-
-                from ..config import cache_dir
-
-                host = str(self._api.configuration.host)
-                folder = cache_dir() / "discovery"
-                folder.mkdir(parents=True, exist_ok=True)
-                cache = str(folder / f"{hashlib.sha256(host.encode()).hexdigest()[:16]}.json")
+            cache = self._cache_file or discovery_cache_file(self._api.configuration)
             try:
                 self._dyn = DynamicClient(self._api, cache_file=cache)
             except Exception as exc:
@@ -572,6 +584,21 @@ class Cluster:
             return str(client.VersionApi(self._api).get_code().git_version)
         except Exception as exc:
             raise self._convert(exc, "read the server version of") from None
+
+    def serves(self, api_version: str, kind: str) -> bool:
+        """True when the API server serves ``kind`` in ``api_version`` (its CRD is installed, for a custom kind).
+
+        Raises:
+            ClusterError: a dry-run cluster has no server to ask, or the server did not answer.
+        """
+        self._need_api(f"look up {kind} on")
+        try:
+            self._resource(api_version, kind)
+        except ClusterError as exc:
+            if exc.context.get("reason") == "NotFound":
+                return False
+            raise
+        return True
 
     def api_groups(self) -> frozenset[str]:
         """The API groups the server serves (``apps``, ``argoproj.io`` ...): which add-ons a cluster has installed.

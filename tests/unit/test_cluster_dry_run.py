@@ -168,3 +168,20 @@ def test_plan_validates_schemas_before_recording() -> None:
     report = cluster.apply(DEPLOY, namespace="shop")
     assert report.actions == ["created"]  # the broken attempt left nothing behind
     assert any(note.startswith("validated against the Kubernetes") for note in report.notes)
+
+
+def test_discovery_cache_is_per_server_identity_not_per_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from course_lib.cluster._cluster import discovery_cache_file
+
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    old_ca, new_ca = tmp_path / "old.crt", tmp_path / "new.crt"
+    old_ca.write_text("-----BEGIN CERTIFICATE-----\nold\n")
+    new_ca.write_text("-----BEGIN CERTIFICATE-----\nnew\n")
+    same_port = "https://127.0.0.1:32758"
+    first = discovery_cache_file(SimpleNamespace(host=same_port, ssl_ca_cert=str(old_ca)))
+    again = discovery_cache_file(SimpleNamespace(host=same_port, ssl_ca_cert=str(old_ca)))
+    restarted = discovery_cache_file(SimpleNamespace(host=same_port, ssl_ca_cert=str(new_ca)))
+    assert first == again and first != restarted
+    assert Path(first).parent == tmp_path / "discovery"

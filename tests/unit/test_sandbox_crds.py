@@ -155,7 +155,8 @@ def test_prepare_installs_nothing_on_a_learners_cluster_and_namespaces_on_the_sa
     ]
     theirs = cl.start(target="kubeconfig")
     theirs._capabilities = cl.session.Capabilities(True, True, False, False, False)
-    assert theirs.prepare(objects) is None
+    theirs._cluster = _LearnersCluster(served={"ExternalSecret.external-secrets.io/v1"})  # type: ignore[assignment]
+    assert theirs.prepare(objects) is None and theirs._cluster.applied == []  # type: ignore[attr-defined]
     ours = cl.start(target="sandbox")
     ours._capabilities = cl.session.Capabilities(False, False, False, True, True)
     ours._cluster = cl.cluster.connect("sandbox", dry_run=True)
@@ -165,3 +166,36 @@ def test_prepare_installs_nothing_on_a_learners_cluster_and_namespaces_on_the_sa
         ("CustomResourceDefinition", "externalsecrets.external-secrets.io"),
         ("Namespace", "shop"),
     ]
+
+
+class _LearnersCluster:
+    """A learner's cluster that serves only some custom kinds (the integration tests use a real API server)."""
+
+    dry_run = False
+
+    def __init__(self, served: set[str]) -> None:
+        self.served = served
+        self.applied: list[object] = []
+
+    def serves(self, api_version: str, kind: str) -> bool:
+        return f"{kind}.{api_version}" in self.served
+
+    def apply(self, objects: object, **_: object) -> None:
+        self.applied.append(objects)
+
+
+def test_prepare_on_a_learners_cluster_names_the_missing_add_ons_and_applies_nothing() -> None:
+    objects = [
+        {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": "db", "namespace": "d"}},
+        {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "s", "namespace": "d"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app", "namespace": "d"}},
+    ]
+    session = cl.start(target="kubeconfig")
+    session._capabilities = cl.session.Capabilities(True, True, False, False, False)
+    theirs = _LearnersCluster(served={"Cluster.postgresql.cnpg.io/v1"})
+    session._cluster = theirs  # type: ignore[assignment]
+    with pytest.raises(cl.ClusterError, match=r"External Secrets Operator: ExternalSecret \(external-secrets.io/v1\)"):
+        session.prepare(objects)
+    assert theirs.applied == []
+    theirs.served.add("ExternalSecret.external-secrets.io/v1")
+    assert session.prepare(objects) is None and theirs.applied == []  # all served: nothing to do, nothing installed
