@@ -32,7 +32,13 @@ class _InputError(click.ClickException):
 @click.option("--kube-version", default=None, help="Kubernetes minor for built-in kinds (default: the course's pin).")
 @click.option("--schemas", is_flag=True, help="List the CRD schemas and the upstream versions they were written from.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary line.")
-def validate(files: tuple[Path, ...], kube_version: str | None, schemas: bool, quiet: bool) -> None:
+@click.option(
+    "--server",
+    is_flag=True,
+    help="Let the sandbox's API server judge (server-side dry run against upstream's CRDs; starts or reuses its "
+    "control plane); kinds without an upstream CRD keep the authored schema.",
+)
+def validate(files: tuple[Path, ...], kube_version: str | None, schemas: bool, quiet: bool, server: bool) -> None:
     """Validate every manifest the course renders, or the given YAML files."""
     from . import _registry, _validate, _yaml
 
@@ -54,7 +60,15 @@ def validate(files: tuple[Path, ...], kube_version: str | None, schemas: bool, q
                 raise _InputError("no Kubernetes objects found in the given file(s)")
         else:
             objects = [obj for objs in _registry.render_all().values() for obj in objs]
-        report = _validate.validate(objects, kube_version=version)
+        if server:
+            from ..session import start
+
+            with start(target="sandbox") as session:
+                if not session.capabilities.live_api:
+                    raise _InputError(f"--server needs the sandbox control plane: {session.capabilities.reason}")
+                report = session.validate(objects)
+        else:
+            report = _validate.validate(objects, kube_version=version)
     except CourseError as exc:
         raise _InputError(str(exc)) from None
     elapsed = time.perf_counter() - started

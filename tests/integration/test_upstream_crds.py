@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,3 +125,29 @@ def test_what_the_authored_schemas_reject_upstreams_crds_reject_too(cluster: Clu
 
 def test_installing_again_changes_nothing(cluster: Cluster) -> None:
     assert crds.install(cluster) is None
+
+
+def _course(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "course_lib", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_course_validate_server_lets_the_api_server_judge(cluster: Cluster, tmp_path: Path) -> None:
+    done = _course("validate", "--server")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    judged = dict(
+        line.split(None, 1)
+        for line in done.stdout.split("VALIDATED BY", 1)[1].splitlines()[1:]
+        if line[:1].isalpha() and "objects valid" not in line
+    )
+    assert judged["Application"].startswith("API server (v1.37") and "upstream CRD (Argo CD" in judged["Application"]
+    assert judged["Deployment"].startswith("API server (v1.37")
+    assert judged["ExternalSecret"].startswith("authored schema")  # no upstream CRD obtainable
+    broken = tmp_path / "app.yaml"
+    broken.write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: typo, namespace: argocd}\n"
+        "spec:\n  project: default\n  destination: {server: 'https://kubernetes.default.svc', namespace: x}\n"
+        "  source: {repoURL: 'https://example.com/r.git', path: p, targetRevision: HEAD, helm: {valueFile: [v.yaml]}}\n"
+    )
+    refused = _course("validate", "--server", "--file", str(broken))
+    assert refused.returncode == 1
+    assert "valueFile" in refused.stdout and "API server" in refused.stdout
