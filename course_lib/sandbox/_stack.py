@@ -809,16 +809,17 @@ def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
 
 
 def down(*, timeout: float = 5.0) -> tuple[str, ...]:
-    """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), the sandbox's Kubernetes
-    control plane if one runs, and delete their files.
+    """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), the sandbox PostgreSQL
+    service and the sandbox's Kubernetes control plane if they run, and delete their files.
 
     Safe to call when nothing runs; also stops children of a crashed kernel. Returns the names stopped.
 
     Used in: notebook 03 (Cost & cleanup) and ``course sandbox down``.
     """
     from ._controlplane import cluster_down
+    from ._postgres import down as postgres_down
 
-    stopped = stop_stack(timeout=timeout)
+    stopped = (*postgres_down(), *stop_stack(timeout=timeout))
     return (*stopped, "control-plane") if cluster_down() else stopped
 
 
