@@ -64,6 +64,8 @@ MAX_CONNECTIONS = 200
 #: PgBouncer's ``default_pool_size`` (CNPG's Pooler default is PgBouncer's 20).
 POOL_SIZE = 20
 MAX_CLIENT_CONN = 1000
+#: Seconds PgBouncer waits before retrying a server whose login failed (its default is 15).
+SERVER_LOGIN_RETRY = 1
 #: Unix socket paths are limited to 107 bytes; beyond that only TCP on 127.0.0.1 is used.
 _MAX_SOCKET_DIR = 90
 _ROOTLESS_USER = "postgres"
@@ -239,6 +241,10 @@ def pgbouncer_ini(*, port: int, primary_port: int, socket_dir: str, userlist: Pa
             f"default_pool_size = {pool_size}",
             f"max_client_conn = {MAX_CLIENT_CONN}",
             "ignore_startup_parameters = extra_float_digits,options",
+            # PgBouncer waits server_login_retry (default 15 s) after a failed server login before it tries again:
+            # after a failover that wait is most of the outage. CNPG: spec.pgbouncer.parameters.
+            f"server_login_retry = {SERVER_LOGIN_RETRY}",
+            "server_connect_timeout = 2",
             "",
         ]
     )
@@ -274,6 +280,7 @@ class LocalPostgres:
     Attributes:
         cluster: the CNPG Cluster name it stands in for; instances are ``<cluster>-1`` …
         pooler_port: PgBouncer's port (the Pooler's Service).
+        pool_size: PgBouncer's ``default_pool_size`` (server connections per database and user).
         archive: the WAL archive directory (the ObjectStore's ``destinationPath``).
         reused: true when :func:`up` found it running.
     """
@@ -284,6 +291,7 @@ class LocalPostgres:
         self.workdir = Path(state["workdir"])
         self.archive = Path(state["archive"])
         self.pooler_port: int = int(state["pgbouncer"]["port"])
+        self.pool_size: int = int(state["pgbouncer"].get("pool_size", POOL_SIZE))
         self.reused = reused
 
     # ---------------------------------------------------------------- reading
