@@ -565,8 +565,8 @@ class FailoverRun:
         received_lsn: WAL received by each replica when the choice was made.
         events: (what, seconds after the kill), in order.
         writes: (id, seconds after the kill) of every write acknowledged to the writer (negative: before).
-        rto: seconds from the kill to the first write acknowledged after it (through PgBouncer).
-        committed_before: writes acknowledged before the kill.
+        rto: seconds from the kill to the first write the new primary acknowledged (through PgBouncer).
+        committed_before: writes the old primary acknowledged (``inet_server_port()`` says which server did).
         found_after: how many of those the new primary has.
     """
 
@@ -594,8 +594,8 @@ class FailoverRun:
     def __str__(self) -> str:
         return (
             f"{self.failed} killed → {self.promoted} promoted, {', '.join(self.followed)} repointed; "
-            f"first write after {self.rto:.2f} s (RTO); {self.found_after} of {self.committed_before} rows committed "
-            f"before the kill are on {self.promoted} ({self.lost} lost)"
+            f"first write after {self.rto:.2f} s (RTO); {self.found_after} of the {self.committed_before} rows "
+            f"{self.failed} acknowledged are on {self.promoted} ({self.lost} lost)"
         )
 
 
@@ -606,7 +606,7 @@ def failover_drill(db: Any, *, write_for: float = 1.0, timeout: float = 30.0) ->
     """Kill the primary while an app writes through PgBouncer, then do what CNPG's failover does: promote the
     replica that received the most WAL (``pg_last_wal_receive_lsn()``), repoint the other one
     (``primary_conninfo``), point the pooler at the new primary. Measures the time from the kill to the first
-    acknowledged write, and checks every write acknowledged before the kill is on the new primary.
+    write the new primary acknowledges, and checks that every write the old primary acknowledged is on the new one.
 
     Args:
         db: the running sandbox PostgreSQL (``session.postgres()``).
@@ -621,8 +621,7 @@ def failover_drill(db: Any, *, write_for: float = 1.0, timeout: float = 30.0) ->
     db.query(f"CREATE TABLE IF NOT EXISTS {FAILOVER_TABLE} (id bigint PRIMARY KEY, at timestamptz DEFAULT now())")
     db.query(f"TRUNCATE {FAILOVER_TABLE}")
     stop = threading.Event()
-    kill_at: list[float] = []
-    acked: list[tuple[int, float]] = []
+    acked: list[tuple[int, float, int]] = []  # id, when acknowledged, port of the server that committed it
 
     def writer() -> None:
         conn: psycopg.Connection[Any] | None = None
@@ -632,8 +631,10 @@ def failover_drill(db: Any, *, write_for: float = 1.0, timeout: float = 30.0) ->
                 if conn is None:
                     conn = db.connect(pooler=True, connect_timeout=2)
                 i += 1
-                conn.execute(f"INSERT INTO {FAILOVER_TABLE} (id) VALUES (%s)", (i,))
-                acked.append((i, time.monotonic()))
+                row = conn.execute(
+                    f"INSERT INTO {FAILOVER_TABLE} (id) VALUES (%s) RETURNING inet_server_port()", (i,)
+                ).fetchone()
+                acked.append((i, time.monotonic(), int(row[0]) if row else 0))
             except psycopg.Error:
                 if conn is not None:
                     conn.close()
@@ -646,8 +647,8 @@ def failover_drill(db: Any, *, write_for: float = 1.0, timeout: float = 30.0) ->
     thread.start()
     time.sleep(write_for)
     failed = db.primary
+    old_port = db.port(failed)
     t0 = time.monotonic()
-    kill_at.append(t0)
     db.kill(failed)
     events: list[tuple[str, float]] = [(f"{failed} killed (SIGKILL)", 0.0)]
     lsn = {
@@ -655,6 +656,7 @@ def failover_drill(db: Any, *, write_for: float = 1.0, timeout: float = 30.0) ->
         for r in db.replicas
     }
     promoted = max(lsn, key=lambda r: (_lsn_int(lsn[r]), [-ord(c) for c in r]))
+    new_port = db.port(promoted)
     events.append((f"most advanced replica chosen: {promoted}", time.monotonic() - t0))
     db.promote(promoted)
     events.append((f"{promoted} promoted (pg_promote)", time.monotonic() - t0))
@@ -665,18 +667,19 @@ def failover_drill(db: Any, *, write_for: float = 1.0, timeout: float = 30.0) ->
     db.repoint_pooler(promoted)
     events.append(("PgBouncer repointed (RELOAD)", time.monotonic() - t0))
     deadline = time.monotonic() + timeout
-    while not any(t > t0 for _, t in acked) and time.monotonic() < deadline:
+    while not any(p == new_port for *_, p in acked) and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.2)
     stop.set()
     thread.join(timeout=10)
-    after = [t for _, t in acked if t > t0]
+    after = [t for _, t, p in acked if p == new_port]
     if not after:
         raise SandboxError("no write succeeded after the failover", hint=f"read db.log({promoted!r})")
     rto = min(after) - t0
-    events.append(("first write acknowledged", rto))
+    events.append((f"first write acknowledged by {promoted}", rto))
     events.sort(key=lambda e: e[1])
-    before = {i for i, t in acked if t <= t0}
+    # every write the old primary acknowledged (also one in flight when the SIGKILL landed) must have survived
+    before = {i for i, _, p in acked if p == old_port}
     rows = db.query(f"SELECT id FROM {FAILOVER_TABLE}")
     found = len(before & {int(x) for x in rows["id"]})
     return FailoverRun(
@@ -685,7 +688,7 @@ def failover_drill(db: Any, *, write_for: float = 1.0, timeout: float = 30.0) ->
         followed=followed,
         received_lsn=tuple(sorted(lsn.items())),
         events=tuple(events),
-        writes=tuple((i, t - t0) for i, t in acked),
+        writes=tuple((i, t - t0) for i, t, _ in acked),
         rto=rto,
         committed_before=len(before),
         found_after=found,

@@ -367,6 +367,31 @@ class LocalPostgres:
                 return pd.DataFrame({"status": [cur.statusmessage]})
             return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
 
+    def topology(self) -> pd.DataFrame:
+        """Each instance's role and whether it runs (what ``kubectl cnpg status`` lists)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [(i.name, i.role, i.running) for i in self.instances()], columns=["instance", "role", "running"]
+        )
+
+    def wait_replicas(self, *, timeout: float = 10.0) -> pd.DataFrame:
+        """Wait until every streaming replica has replayed the primary's current WAL position; returns
+        :meth:`replication` (lag 0 then). Synchronous commit waits for one replica's flush, not for both to replay."""
+        with self.connect(user=SUPERUSER) as conn:
+            row = conn.execute("SELECT pg_current_wal_lsn()").fetchone()
+            assert row is not None
+            sql = "SELECT count(*) FILTER (WHERE replay_lsn >= %s), count(*) FROM pg_stat_replication"
+            deadline = time.monotonic() + timeout
+            while True:
+                got = conn.execute(sql, (row[0],)).fetchone()
+                if got is not None and got[1] and got[0] == got[1]:
+                    break
+                if time.monotonic() > deadline:
+                    raise SandboxError(f"replicas did not catch up within {timeout:.0f} s", hint="see .replication()")
+                time.sleep(0.02)
+        return self.replication()
+
     def replication(self) -> pd.DataFrame:
         """``pg_stat_replication`` on the primary: each replica's state, sync state and lag in bytes."""
         return self.query(REPLICATION_SQL, user=SUPERUSER)
