@@ -129,6 +129,10 @@ class TofuStep:
     def __str__(self) -> str:
         return f"tofu {self.command}: {'ok' if self.ok else 'FAILED'}\n{self.output}".strip()
 
+    def grep(self, text: str) -> str:
+        """The output's lines that contain ``text`` (e.g. ``"Apply complete"``), stripped and joined."""
+        return "\n".join(line.strip() for line in self.output.splitlines() if text in line)
+
 
 def _env(mirror: Path, workdir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     from .errors import SECRET_ENV_VARS
