@@ -854,6 +854,24 @@ def down(*, timeout: float = 10.0) -> tuple[str, ...]:
         return _stop_recorded(_read_state(), timeout=timeout)
 
 
+def status() -> dict[str, Any]:
+    """What is recorded: each instance's role and whether it runs, PgBouncer's port (changes nothing).
+
+    ``healthy`` means the primary and PgBouncer run. Used by ``course sandbox status``.
+    """
+    state = _read_state()
+    if state is None:
+        return {"recorded": False, "healthy": False, "available": available()}
+    instances = [
+        {"name": e["name"], "role": e["role"], "port": e["port"], "running": proc.is_running(e["pid"], e["start_time"])}
+        for e in state["instances"]
+    ]
+    pb = state["pgbouncer"]
+    pooler = bool(pb.get("pid")) and proc.is_running(pb["pid"], pb.get("start_time"))
+    primary = any(i["running"] for i in instances if i["role"] == "primary")
+    return {"recorded": True, "healthy": primary and pooler, "instances": instances, "pgbouncer_port": pb["port"]}
+
+
 def current() -> LocalPostgres | None:
     """The recorded service, if any (changes nothing)."""
     state = _read_state()
@@ -874,5 +892,6 @@ __all__ = [
     "instance_conf",
     "missing_programs",
     "pgbouncer_ini",
+    "status",
     "up",
 ]
