@@ -937,6 +937,76 @@ def _check_recovery_target(answer: Any) -> CheckResult:
     )
 
 
+#: Prices after the good change of the "Your turn" (before the bad UPDATE set them all to 0).
+GOOD_PRICES: dict[str, float] = {"apple": 1.1, "bread": 2.2, "cheese": 5.5}
+
+
+def bad_update(db: Any) -> dict[str, int]:
+    """Part 8's "Your turn" on the real database: a ``prices`` table, one good change (+10 %), then a bad
+    ``UPDATE`` without ``WHERE`` that sets every price to 0; WAL is archived. Returns the transaction id of each
+    step, to be found in :meth:`LocalPostgres.wal_commits`.
+
+    Used in: notebook 08.
+    """
+    steps = {
+        "created": "CREATE TABLE prices (sku text PRIMARY KEY, usd numeric(6, 2)); "
+        "INSERT INTO prices VALUES ('apple', 1), ('bread', 2), ('cheese', 5)",
+        "good change": "UPDATE prices SET usd = usd * 1.1",
+        "bad update": "UPDATE prices SET usd = 0",
+    }
+    xids = {}
+    with db.connect() as conn:
+        conn.execute("DROP TABLE IF EXISTS prices")
+        for step, sql in steps.items():
+            with conn.transaction():
+                for statement in sql.split("; "):
+                    conn.execute(statement)
+                row = conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
+                xids[step] = int(row[0]) if row else 0
+            time.sleep(0.05)  # commits a few milliseconds apart, so a target can fall between them
+    db.switch_wal()
+    return xids
+
+
+@exercise("08-real-recovery")
+def _check_real_recovery(answer: Any) -> CheckResult:
+    """Part 8: a ``recovery_target_time`` that brings the sandbox database's ``prices`` back as they were after
+    the good change and before the bad ``UPDATE``. The check really restores a new instance to it."""
+    from .sandbox import _postgres
+
+    name = "08-real-recovery"
+    try:
+        t = _utc(answer if not hasattr(answer, "to_pydatetime") else answer.to_pydatetime(), what="target")
+    except ConfigError as exc:
+        return CheckResult(name, False, exc.message, exc.hint)
+    db = _postgres.current()
+    if db is None or not db.backups():
+        return CheckResult(
+            name, False, "the sandbox database is not running", "run the notebook's cells from the top first"
+        )
+    restored = f"yourturn-{len(db.instances())}"
+    try:
+        db.restore(restored, target_time=t, timeout=60)
+        rows = db.query("SELECT sku, usd::float AS usd FROM prices ORDER BY sku", on=restored)
+    except (SandboxError, ConfigError) as exc:
+        if "recovery ended before configured recovery target was reached" in exc.message:
+            return CheckResult(
+                name, False, "PostgreSQL says: recovery ended before configured recovery target was reached — no "
+                "commit after that target is in the archive, so the replay cannot know it has passed it",
+                "pick an earlier target (the moment of a commit before the bad UPDATE)",
+            )  # fmt: skip
+        return CheckResult(name, False, f"that target cannot be restored: {exc.message.splitlines()[0]}", exc.hint)
+    except Exception as exc:  # noqa: BLE001 - the restored instance has no prices table at that target
+        return CheckResult(name, False, f"at that moment there was no prices table yet ({type(exc).__name__})",
+                           "pick a commit after the table was created")  # fmt: skip
+    got = dict(zip(rows.sku, rows.usd, strict=True))
+    if got == GOOD_PRICES:
+        return CheckResult(name, True, f"{restored} has the prices after the good change: {got}")
+    if all(v == 0 for v in got.values()):
+        return CheckResult(name, False, f"{restored} already has the bad UPDATE: {got}", "pick an earlier target")
+    return CheckResult(name, False, f"{restored} has the prices before the good change: {got}", "pick a later target")
+
+
 def _register_manifests() -> None:
     from .manifests import register
 
@@ -954,7 +1024,9 @@ __all__ = [
     "BaseBackup",
     "FailoverRun",
     "PoolingRun",
+    "GOOD_PRICES",
     "backup_catalog",
+    "bad_update",
     "failover_drill",
     "failover_figure",
     "pooling_drill",

@@ -33,6 +33,7 @@ import fcntl
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -73,7 +74,7 @@ _ROOTLESS_USER = "postgres"
 
 def missing_programs() -> list[str]:
     """Programs the service needs that are not installed (empty when all are there)."""
-    missing = [p for p in ("initdb", "postgres", "pg_basebackup") if not (PG_BIN / p).exists()]
+    missing = [p for p in ("initdb", "postgres", "pg_basebackup", "pg_waldump") if not (PG_BIN / p).exists()]
     if shutil.which("pgbouncer") is None:
         missing.append("pgbouncer")
     if os.geteuid() == 0 and shutil.which("unshare") is None:
@@ -546,6 +547,26 @@ class LocalPostgres:
                 )
             time.sleep(0.1)
 
+    def wal_commits(self) -> pd.DataFrame:
+        """Every transaction commit in the archived WAL, read with ``pg_waldump`` (xid, LSN, commit time, UTC):
+        the real timeline a recovery target is picked from. Call :meth:`switch_wal` first for the latest ones."""
+        import pandas as pd
+
+        rows: list[tuple[int, str, Any]] = []
+        for seg in sorted(p for p in self.archive.iterdir() if len(p.name) == 24):
+            done = subprocess.run(
+                [str(PG_BIN / "pg_waldump"), "--rmgr=Transaction", str(seg)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=_env(),
+                stdin=subprocess.DEVNULL,
+            )  # fmt: skip  (a segment's end is reported on stderr with exit 1: the records before it count)
+            rows.extend(parse_waldump_commits(done.stdout))
+        frame = pd.DataFrame(rows, columns=["xid", "lsn", "committed_at"])
+        frame["committed_at"] = pd.to_datetime(frame["committed_at"], utc=True)
+        return frame.drop_duplicates("xid", keep="last").sort_values("committed_at", ignore_index=True)
+
     def _set(self, name: str, **changes: Any) -> None:
         with _locked():
             state = self._refresh()
@@ -571,6 +592,22 @@ class LocalPostgres:
 
     def __repr__(self) -> str:
         return f"LocalPostgres(cluster={self.cluster!r}, pooler_port={self.pooler_port}, reused={self.reused})"
+
+
+_COMMIT_RE = re.compile(
+    r"tx:\s+(\d+), lsn: ([0-9A-F]+/[0-9A-F]+),.*desc: COMMIT (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC"
+)
+
+
+def parse_waldump_commits(text: str) -> list[tuple[int, str, str]]:
+    """(xid, LSN, commit time) of each ``COMMIT`` record in ``pg_waldump`` output.
+
+    Example:
+        >>> parse_waldump_commits("rmgr: Transaction len (rec/tot): 34/ 34, tx: 735, lsn: 0/03000120, "
+        ...                       "prev 0/030000E8, desc: COMMIT 2026-12-02 03:32:14.562597 UTC")
+        [(735, '0/03000120', '2026-12-02 03:32:14.562597')]
+    """
+    return [(int(m[1]), m[2], m[3]) for m in _COMMIT_RE.finditer(text)]
 
 
 REPLICATION_SQL = """\
@@ -891,6 +928,7 @@ __all__ = [
     "down",
     "instance_conf",
     "missing_programs",
+    "parse_waldump_commits",
     "pgbouncer_ini",
     "status",
     "up",

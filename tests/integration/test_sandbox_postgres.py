@@ -129,6 +129,22 @@ def test_point_in_time_recovery_brings_back_exactly_the_rows_before_the_target(d
         db.query("SELECT 1 FROM pitr")
 
 
+def test_the_your_turn_check_restores_the_learners_target_and_compares_the_rows(
+    db: _postgres.LocalPostgres,
+) -> None:
+    import course_lib as cl
+
+    xids = pg.bad_update(db)
+    commits = db.wal_commits().set_index("xid").committed_at
+    good = cl.check("08-real-recovery", commits[xids["good change"]])
+    assert good.passed, good.message
+    too_early = cl.check("08-real-recovery", commits[xids["created"]])
+    assert not too_early.passed and "before the good change" in too_early.message
+    too_late = cl.check("08-real-recovery", commits[xids["bad update"]])
+    assert not too_late.passed and "recovery ended before configured recovery target" in too_late.message
+    assert not cl.check("08-real-recovery", "not a time").passed
+
+
 def test_queries_fail_once_the_database_is_stopped(db: _postgres.LocalPostgres, state_dir: Path) -> None:
     marker = str(_postgres.state_path())
     assert _server_processes(marker)

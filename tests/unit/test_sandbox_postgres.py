@@ -97,3 +97,18 @@ def test_the_real_catalogue_spans_the_first_backup_to_the_newest_archived_wal() 
 def test_pooling_drill_refuses_more_clients_than_the_pooler_accepts() -> None:
     with pytest.raises(ConfigError, match="clients"):
         pg.pooling_drill(object(), clients=5000)
+
+
+def test_waldump_commits_are_read_with_their_xid_lsn_and_time_and_nothing_else() -> None:
+    text = (
+        "rmgr: Transaction len (rec/tot):     34/    34, tx:        735, lsn: 0/03000120, prev 0/030000E8, "
+        "desc: COMMIT 2026-12-02 03:32:14.562597 UTC\n"
+        "rmgr: Transaction len (rec/tot):     34/    34, tx:        736, lsn: 0/03000150, prev 0/03000120, "
+        "desc: ABORT 2026-12-02 03:32:15.000001 UTC\n"
+        "rmgr: Transaction len (rec/tot):    405/   405, tx:        737, lsn: 1/0A000028, prev 0/03000150, "
+        "desc: COMMIT 2026-12-02 03:32:16.1 UTC; inval msgs: catcache 7\n"
+    )
+    assert _postgres.parse_waldump_commits(text) == [
+        (735, "0/03000120", "2026-12-02 03:32:14.562597"),
+        (737, "1/0A000028", "2026-12-02 03:32:16.1"),
+    ]
