@@ -2,9 +2,12 @@
 point-in-time recovery windows, costs, and the Part 8 exercise.
 
 The manifests themselves come from :mod:`course_lib.manifests` (``cnpg_cluster``, ``cnpg_pooler`` ...); this
-module adds what a notebook needs around them. No PostgreSQL runs on the sandbox (no containers): the PITR
-functions reason over a backup catalogue (base backups + the archived WAL window), exactly the facts
-CloudNativePG uses to decide whether a ``recoveryTarget`` can be reached.
+module adds what a notebook needs around them. The operator cannot run on the sandbox (no containers), but what it
+automates runs for real on the sandbox's PostgreSQL service (:mod:`course_lib.sandbox._postgres`):
+:func:`failover_drill`, :func:`pooling_drill`, :func:`backup_catalog` and the "Your turn" :func:`bad_update`. The PITR
+functions reason over a backup catalogue (base backups + the archived WAL window), exactly the facts CloudNativePG
+uses to decide whether a ``recoveryTarget`` can be reached — the real one, or the illustrative
+:func:`example_catalog`.
 
 Example:
     >>> from course_lib import postgres as pg
