@@ -2,9 +2,12 @@
 point-in-time recovery windows, costs, and the Part 8 exercise.
 
 The manifests themselves come from :mod:`course_lib.manifests` (``cnpg_cluster``, ``cnpg_pooler`` ...); this
-module adds what a notebook needs around them. No PostgreSQL runs on the sandbox (no containers): the PITR
-functions reason over a backup catalogue (base backups + the archived WAL window), exactly the facts
-CloudNativePG uses to decide whether a ``recoveryTarget`` can be reached.
+module adds what a notebook needs around them. The operator cannot run on the sandbox (no containers), but what it
+automates runs for real on the sandbox's PostgreSQL service (:mod:`course_lib.sandbox._postgres`):
+:func:`failover_drill`, :func:`pooling_drill`, :func:`backup_catalog` and the "Your turn" :func:`bad_update`. The PITR
+functions reason over a backup catalogue (base backups + the archived WAL window), exactly the facts CloudNativePG
+uses to decide whether a ``recoveryTarget`` can be reached — the real one, or the illustrative
+:func:`example_catalog`.
 
 Example:
     >>> from course_lib import postgres as pg
@@ -17,12 +20,13 @@ Used in: notebook 08.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from .errors import ConfigError
+from .errors import ConfigError, SandboxError
 from .exercises import CheckResult, exercise
 from .pins import CNPG_CHART_VERSION, CNPG_HELM_REPO, CNPG_VERSION
 
@@ -533,6 +537,319 @@ def pitr_figure(catalog: BackupCatalog, *, target: datetime | str | None = None)
     return fig
 
 
+# --- the sandbox's real PostgreSQL: failover, PITR and pooling drills --------------------------------------------
+
+
+def backup_catalog(db: Any) -> BackupCatalog:
+    """The real catalogue of a running sandbox PostgreSQL (``session.postgres()``): its base backups, and the WAL
+    archive from the first backup to the newest archived file (its archive time).
+
+    It is the same structure as :func:`example_catalog`, so :func:`check_recovery_target` and :func:`pitr_figure`
+    reason over what is really in the archive.
+
+    Used in: notebook 08.
+    """
+    backups = tuple(BaseBackup(b.name, b.started, b.completed) for b in db.backups())
+    wal = db.archived_wal()
+    if not backups or wal.empty:
+        raise ConfigError("the archive has no base backup or no WAL yet", hint="take one with db.base_backup()")
+    wal_end = max(wal["archived"].max().to_pydatetime(), backups[-1].completed)
+    return BackupCatalog(backups, backups[0].started, wal_end)
+
+
+@dataclass(frozen=True)
+class FailoverRun:
+    """A real failover of the sandbox PostgreSQL, measured.
+
+    Attributes:
+        failed: the primary that was killed.
+        promoted: the replica promoted (the one that had received the most WAL).
+        followed: the replicas repointed at it.
+        received_lsn: WAL received by each replica when the choice was made.
+        events: (what, seconds after the kill), in order.
+        writes: (id, seconds after the kill) of every write acknowledged to the writer (negative: before).
+        rto: seconds from the kill to the first write the new primary acknowledged (through PgBouncer).
+        committed_before: writes the old primary acknowledged (``inet_server_port()`` says which server did).
+        found_after: how many of those the new primary has.
+    """
+
+    failed: str
+    promoted: str
+    followed: tuple[str, ...]
+    received_lsn: tuple[tuple[str, str], ...]
+    events: tuple[tuple[str, float], ...]
+    writes: tuple[tuple[int, float], ...]
+    rto: float
+    committed_before: int
+    found_after: int
+
+    @property
+    def lost(self) -> int:
+        """Committed rows missing on the new primary (the RPO in rows)."""
+        return self.committed_before - self.found_after
+
+    def table(self) -> Any:
+        """The events as a DataFrame (event, seconds after the kill)."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.events), columns=["event", "seconds_after_kill"]).round(3)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.failed} killed → {self.promoted} promoted, {', '.join(self.followed)} repointed; "
+            f"first write after {self.rto:.2f} s (RTO); {self.found_after} of the {self.committed_before} rows "
+            f"{self.failed} acknowledged are on {self.promoted} ({self.lost} lost)"
+        )
+
+
+FAILOVER_TABLE = "failover_writes"
+
+
+def failover_drill(db: Any, *, write_for: float = 1.0, timeout: float = 30.0) -> FailoverRun:
+    """Kill the primary while an app writes through PgBouncer, then do what CNPG's failover does: promote the
+    replica that received the most WAL (``pg_last_wal_receive_lsn()``), repoint the other one
+    (``primary_conninfo``), point the pooler at the new primary. Measures the time from the kill to the first
+    write the new primary acknowledges, and checks that every write the old primary acknowledged is on the new one.
+
+    Args:
+        db: the running sandbox PostgreSQL (``session.postgres()``).
+        write_for: seconds the writer runs before the kill.
+
+    Used in: notebook 08.
+    """
+    import threading
+
+    import psycopg
+
+    db.query(f"CREATE TABLE IF NOT EXISTS {FAILOVER_TABLE} (id bigint PRIMARY KEY, at timestamptz DEFAULT now())")
+    db.query(f"TRUNCATE {FAILOVER_TABLE}")
+    stop = threading.Event()
+    acked: list[tuple[int, float, int]] = []  # id, when acknowledged, port of the server that committed it
+
+    def writer() -> None:
+        conn: psycopg.Connection[Any] | None = None
+        i = 0
+        while not stop.is_set():
+            try:
+                if conn is None:
+                    conn = db.connect(pooler=True, connect_timeout=2)
+                i += 1
+                row = conn.execute(
+                    f"INSERT INTO {FAILOVER_TABLE} (id) VALUES (%s) RETURNING inet_server_port()", (i,)
+                ).fetchone()
+                acked.append((i, time.monotonic(), int(row[0]) if row else 0))
+            except psycopg.Error:
+                if conn is not None:
+                    conn.close()
+                conn = None
+                time.sleep(0.01)
+        if conn is not None:
+            conn.close()
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    time.sleep(write_for)
+    failed = db.primary
+    old_port = db.port(failed)
+    t0 = time.monotonic()
+    db.kill(failed)
+    events: list[tuple[str, float]] = [(f"{failed} killed (SIGKILL)", 0.0)]
+    lsn = {
+        r: str(db.query("SELECT pg_last_wal_receive_lsn()::text AS lsn", on=r, user="postgres").lsn[0])
+        for r in db.replicas
+    }
+    promoted = max(lsn, key=lambda r: (_lsn_int(lsn[r]), [-ord(c) for c in r]))
+    new_port = db.port(promoted)
+    events.append((f"most advanced replica chosen: {promoted}", time.monotonic() - t0))
+    db.promote(promoted)
+    events.append((f"{promoted} promoted (pg_promote)", time.monotonic() - t0))
+    followed = tuple(r for r in db.replicas if r != promoted)
+    for r in followed:
+        db.follow(r, promoted)
+    events.append(("other replica repointed (primary_conninfo)", time.monotonic() - t0))
+    db.repoint_pooler(promoted)
+    events.append(("PgBouncer repointed (RELOAD)", time.monotonic() - t0))
+    deadline = time.monotonic() + timeout
+    while not any(p == new_port for *_, p in acked) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    stop.set()
+    thread.join(timeout=10)
+    after = [t for _, t, p in acked if p == new_port]
+    if not after:
+        raise SandboxError("no write succeeded after the failover", hint=f"read db.log({promoted!r})")
+    rto = min(after) - t0
+    events.append((f"first write acknowledged by {promoted}", rto))
+    events.sort(key=lambda e: e[1])
+    # every write the old primary acknowledged (also one in flight when the SIGKILL landed) must have survived
+    before = {i for i, _, p in acked if p == old_port}
+    rows = db.query(f"SELECT id FROM {FAILOVER_TABLE}")
+    found = len(before & {int(x) for x in rows["id"]})
+    return FailoverRun(
+        failed=failed,
+        promoted=promoted,
+        followed=followed,
+        received_lsn=tuple(sorted(lsn.items())),
+        events=tuple(events),
+        writes=tuple((i, t - t0) for i, t, _ in acked),
+        rto=rto,
+        committed_before=len(before),
+        found_after=found,
+    )
+
+
+def _lsn_int(lsn: str) -> int:
+    """``'0/5023A10'`` → a comparable integer (PostgreSQL's pg_lsn)."""
+    hi, lo = lsn.split("/")
+    return (int(hi, 16) << 32) + int(lo, 16)
+
+
+def failover_figure(run: FailoverRun) -> Any:
+    """Timeline of a :class:`FailoverRun`: each acknowledged write as a dot, the failover steps as lines.
+
+    Used in: notebook 08.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[t for _, t in run.writes], y=[i for i, _ in run.writes], mode="markers", marker={"size": 4},
+            name="write acknowledged",
+        )
+    )  # fmt: skip
+    for what, t in run.events:
+        fig.add_vline(x=t, line_dash="dot", line_color="#cf222e" if "killed" in what else "#57606a")
+    fig.add_vrect(x0=0, x1=run.rto, fillcolor="#cf222e", opacity=0.12, line_width=0, annotation_text="RTO")
+    fig.update_layout(
+        height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10}, title="Failover: writes through PgBouncer",
+        xaxis_title="seconds after the primary was killed", yaxis_title="write id",
+    )  # fmt: skip
+    return fig
+
+
+@dataclass(frozen=True)
+class PoolingRun:
+    """Many clients at once, through PgBouncer and straight to PostgreSQL."""
+
+    clients: int
+    pool_size: int
+    pooled_ok: int
+    pooled_errors: int
+    peak_server_connections: int
+    peak_waiting_clients: int
+    pooled_seconds: float
+    direct_ok: int
+    direct_errors: int
+    direct_error: str
+    max_connections: int
+
+    def table(self) -> Any:
+        """One row per path: clients that got an answer, that failed, and server connections used."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                ("through PgBouncer", self.clients, self.pooled_ok, self.pooled_errors, self.peak_server_connections),
+                ("straight to PostgreSQL", self.clients, self.direct_ok, self.direct_errors, self.direct_ok),
+            ],
+            columns=["path", "clients", "answered", "refused", "server connections"],
+        ).set_index("path")
+
+
+def pooling_drill(db: Any, *, clients: int = 500, hold: float = 0.2) -> PoolingRun:
+    """Open ``clients`` connections at once through PgBouncer, each running ``SELECT pg_sleep(hold)``, while
+    sampling the server side (``pg_stat_activity`` on the primary, ``SHOW POOLS``); then try the same number of
+    connections straight to the primary, whose ``max_connections`` refuses the excess.
+
+    Used in: notebook 08.
+    """
+    import asyncio
+    import concurrent.futures
+
+    if not 1 <= clients <= 900:
+        raise ConfigError(f"clients must be 1-900, got {clients}", hint="PgBouncer accepts up to 1000 here")
+    return concurrent.futures.ThreadPoolExecutor(1).submit(asyncio.run, _pooling(db, clients, hold)).result()
+
+
+async def _pooling(db: Any, clients: int, hold: float) -> PoolingRun:
+    import asyncio
+
+    import psycopg
+
+    from .sandbox._postgres import APP_USER, MAX_CONNECTIONS
+
+    pool_size = int(db.pool_size)
+    server_sql = (
+        f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{APP_USER}' AND backend_type = 'client backend'"
+    )
+    peaks = {"server": 0, "waiting": 0}
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        async with (
+            await psycopg.AsyncConnection.connect(db.dsn(user="postgres"), autocommit=True) as pgc,
+            await psycopg.AsyncConnection.connect(
+                db.dsn(pooler=True, user="postgres", dbname="pgbouncer"), autocommit=True, prepare_threshold=None
+            ) as admin,
+        ):
+            while not done.is_set():
+                row = await (await pgc.execute(server_sql)).fetchone()
+                peaks["server"] = max(peaks["server"], int(row[0]) if row else 0)
+                cur = await admin.execute("SHOW POOLS")
+                cols = [c.name for c in cur.description or ()]
+                for r in await cur.fetchall():
+                    rec = dict(zip(cols, r, strict=False))
+                    if rec.get("database") == "app":
+                        peaks["waiting"] = max(peaks["waiting"], int(rec["cl_waiting"]))
+                await asyncio.sleep(0.02)
+
+    async def one(pooler: bool) -> psycopg.AsyncConnection[Any] | str:
+        try:
+            kw: dict[str, Any] = {"autocommit": True}
+            if pooler:
+                kw["prepare_threshold"] = None
+            return await psycopg.AsyncConnection.connect(db.dsn(pooler=pooler), **kw)
+        except psycopg.Error as exc:
+            return str(exc).strip().splitlines()[0]
+
+    async def query(conn: psycopg.AsyncConnection[Any]) -> bool:
+        try:
+            await conn.execute("SELECT pg_sleep(%s)", (hold,))
+            return True
+        except psycopg.Error:
+            return False
+
+    sampler = asyncio.create_task(sample())
+    start = time.monotonic()
+    conns = await asyncio.gather(*(one(True) for _ in range(clients)))
+    good = [c for c in conns if not isinstance(c, str)]
+    answered = sum(await asyncio.gather(*(query(c) for c in good)))
+    pooled_seconds = time.monotonic() - start
+    done.set()
+    await sampler
+    for c in good:
+        await c.close()
+    direct = await asyncio.gather(*(one(False) for _ in range(clients)))
+    direct_good = [c for c in direct if not isinstance(c, str)]
+    errors = [c for c in direct if isinstance(c, str)]
+    for c in direct_good:
+        await c.close()
+    return PoolingRun(
+        clients=clients,
+        pool_size=pool_size,
+        pooled_ok=answered,
+        pooled_errors=clients - answered,
+        peak_server_connections=peaks["server"],
+        peak_waiting_clients=peaks["waiting"],
+        pooled_seconds=pooled_seconds,
+        direct_ok=len(direct_good),
+        direct_errors=len(errors),
+        direct_error=errors[0] if errors else "",
+        max_connections=MAX_CONNECTIONS,
+    )
+
+
 # --- costs ---------------------------------------------------------------------------------------
 
 
@@ -623,6 +940,76 @@ def _check_recovery_target(answer: Any) -> CheckResult:
     )
 
 
+#: Prices after the good change of the "Your turn" (before the bad UPDATE set them all to 0).
+GOOD_PRICES: dict[str, float] = {"apple": 1.1, "bread": 2.2, "cheese": 5.5}
+
+
+def bad_update(db: Any) -> dict[str, int]:
+    """Part 8's "Your turn" on the real database: a ``prices`` table, one good change (+10 %), then a bad
+    ``UPDATE`` without ``WHERE`` that sets every price to 0; WAL is archived. Returns the transaction id of each
+    step, to be found in :meth:`LocalPostgres.wal_commits`.
+
+    Used in: notebook 08.
+    """
+    steps = {
+        "created": "CREATE TABLE prices (sku text PRIMARY KEY, usd numeric(6, 2)); "
+        "INSERT INTO prices VALUES ('apple', 1), ('bread', 2), ('cheese', 5)",
+        "good change": "UPDATE prices SET usd = usd * 1.1",
+        "bad update": "UPDATE prices SET usd = 0",
+    }
+    xids = {}
+    with db.connect() as conn:
+        conn.execute("DROP TABLE IF EXISTS prices")
+        for step, sql in steps.items():
+            with conn.transaction():
+                for statement in sql.split("; "):
+                    conn.execute(statement)
+                row = conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
+                xids[step] = int(row[0]) if row else 0
+            time.sleep(0.05)  # commits a few milliseconds apart, so a target can fall between them
+    db.switch_wal()
+    return xids
+
+
+@exercise("08-real-recovery")
+def _check_real_recovery(answer: Any) -> CheckResult:
+    """Part 8: a ``recovery_target_time`` that brings the sandbox database's ``prices`` back as they were after
+    the good change and before the bad ``UPDATE``. The check really restores a new instance to it."""
+    from .sandbox import _postgres
+
+    name = "08-real-recovery"
+    try:
+        t = _utc(answer if not hasattr(answer, "to_pydatetime") else answer.to_pydatetime(), what="target")
+    except ConfigError as exc:
+        return CheckResult(name, False, exc.message, exc.hint)
+    db = _postgres.current()
+    if db is None or not db.backups():
+        return CheckResult(
+            name, False, "the sandbox database is not running", "run the notebook's cells from the top first"
+        )
+    restored = f"yourturn-{len(db.instances())}"
+    try:
+        db.restore(restored, target_time=t, timeout=60)
+        rows = db.query("SELECT sku, usd::float AS usd FROM prices ORDER BY sku", on=restored)
+    except (SandboxError, ConfigError) as exc:
+        if "recovery ended before configured recovery target was reached" in exc.message:
+            return CheckResult(
+                name, False, "PostgreSQL says: recovery ended before configured recovery target was reached — no "
+                "commit after that target is in the archive, so the replay cannot know it has passed it",
+                "pick an earlier target (the moment of a commit before the bad UPDATE)",
+            )  # fmt: skip
+        return CheckResult(name, False, f"that target cannot be restored: {exc.message.splitlines()[0]}", exc.hint)
+    except Exception as exc:  # noqa: BLE001 - the restored instance has no prices table at that target
+        return CheckResult(name, False, f"at that moment there was no prices table yet ({type(exc).__name__})",
+                           "pick a commit after the table was created")  # fmt: skip
+    got = dict(zip(rows.sku, rows.usd, strict=True))
+    if got == GOOD_PRICES:
+        return CheckResult(name, True, f"{restored} has the prices after the good change: {got}")
+    if all(v == 0 for v in got.values()):
+        return CheckResult(name, False, f"{restored} already has the bad UPDATE: {got}", "pick an earlier target")
+    return CheckResult(name, False, f"{restored} has the prices before the good change: {got}", "pick a later target")
+
+
 def _register_manifests() -> None:
     from .manifests import register
 
@@ -638,6 +1025,14 @@ __all__ = [
     "EXAMPLE_NOW",
     "BackupCatalog",
     "BaseBackup",
+    "FailoverRun",
+    "PoolingRun",
+    "GOOD_PRICES",
+    "backup_catalog",
+    "bad_update",
+    "failover_drill",
+    "failover_figure",
+    "pooling_drill",
     "CnpgInstall",
     "FailoverResult",
     "Recoverability",

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cluster import ApplyReport, Cluster
     from .manifests import ValidationReport
     from .sandbox import Stack
+    from .sandbox._postgres import LocalPostgres
 
 _RENDERER = "plotly_mimetype"
 
@@ -306,12 +307,28 @@ class Session:
             self._started.append("stack")
         return stack
 
+    def postgres(self, **kwargs: Any) -> LocalPostgres | None:
+        """The sandbox's PostgreSQL service (:func:`course_lib.sandbox._postgres.up`, started or reused), or ``None``
+        on a target without local services (a cluster runs CloudNativePG). Used in: notebook 08."""
+        if not self.capabilities.local_stack:
+            return None
+        from .sandbox import _postgres
+
+        db = _postgres.up(**kwargs)
+        if not db.reused:
+            self._started.append("postgres")
+        return db
+
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> tuple[str, ...]:
         """Stop what this session started (never what it reused); returns the names stopped."""
         stopped: list[str] = []
         if self._cluster is not None:
             self._cluster.close()
+        if "postgres" in self._started:
+            from .sandbox import _postgres
+
+            stopped.extend(_postgres.down())
         if "stack" in self._started:
             from .sandbox._stack import stop_stack
 

@@ -4,8 +4,11 @@
 set -euo pipefail
 
 # The sandbox's packages; apt.txt (what Binder installs) lists exactly these (tests/integration/test_binder_replay.py).
-APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter prometheus-pushgateway git)
-BINARIES=(prometheus promtool prometheus-alertmanager amtool prometheus-node-exporter prometheus-pushgateway git)
+APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter prometheus-pushgateway git postgresql-15 pgbouncer)
+BINARIES=(prometheus promtool prometheus-alertmanager amtool prometheus-node-exporter prometheus-pushgateway git psql pgbouncer)
+# PostgreSQL's server programs are not on PATH (Debian keeps them per major version); Part 8's sandbox service runs
+# them directly as child processes. The system cluster the package may create is never started or touched.
+PG_SERVER=/usr/lib/postgresql/15/bin/postgres
 # Only for the test suite (tests/integration/test_browser.py renders the HTML exports in headless Chromium); not
 # on Binder, and never fatal when it cannot be installed. Debian names: `chromium` (the browser, /usr/bin/chromium)
 # and `chromium-driver` (chromedriver; not needed, the test uses `chromium --headless --dump-dom`).
@@ -15,6 +18,7 @@ TEST_BINARIES=(chromium)
 
 missing=()
 for b in "${BINARIES[@]}"; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
+[ -x "$PG_SERVER" ] || missing+=("$PG_SERVER")
 missing_test=()
 if [ "${COURSE_SKIP_BROWSER:-}" != "1" ]; then
   for b in "${TEST_BINARIES[@]}"; do command -v "$b" >/dev/null 2>&1 || missing_test+=("$b"); done

@@ -28,7 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -766,17 +766,23 @@ class SandboxOverview:
 
     stack: StackStatus
     control_plane: Mapping[str, Any]
+    #: Part 8's PostgreSQL service (:func:`course_lib.sandbox._postgres.status`); empty when not asked.
+    postgres: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
         """True while anything of the sandbox is recorded as started (``down()`` clears it)."""
-        return self.stack.recorded or bool(self.control_plane.get("recorded"))
+        return self.stack.recorded or bool(self.control_plane.get("recorded")) or bool(self.postgres.get("recorded"))
 
     @property
     def healthy(self) -> bool:
-        """The stack is healthy and the control plane, if one was started, answers."""
-        plane = self.control_plane
-        return self.stack.healthy and (not plane.get("recorded") or bool(plane.get("healthy")))
+        """The stack is healthy and the control plane and PostgreSQL service, if started, answer."""
+        plane, db = self.control_plane, self.postgres
+        return (
+            self.stack.healthy
+            and (not plane.get("recorded") or bool(plane.get("healthy")))
+            and (not db.get("recorded") or bool(db.get("healthy")))
+        )
 
     def __str__(self) -> str:
         plane = self.control_plane
@@ -788,17 +794,24 @@ class SandboxOverview:
         else:
             built = "" if plane.get("available", True) else " (not built: `make tools`)"
             lines.append("kubernetes     not running" + built)
+        if self.postgres.get("recorded"):
+            roles = ", ".join(
+                f"{i['name']} {i['role']}" + ("" if i["running"] else " (stopped)") for i in self.postgres["instances"]
+            )
+            lines.append(f"postgresql     {roles}; pgbouncer 127.0.0.1:{self.postgres['pgbouncer_port']}")
         return "\n".join(lines)
 
 
 def overview() -> SandboxOverview:
-    """:func:`status` plus the control plane's: what ``course sandbox status`` prints (changes nothing).
+    """:func:`status` plus the control plane's and the PostgreSQL service's: what ``course sandbox status`` prints
+    (changes nothing).
 
     Used in: notebook 11 and ``course sandbox status``.
     """
     from ._controlplane import cluster_status
+    from ._postgres import status as postgres_status
 
-    return SandboxOverview(status(), cluster_status())
+    return SandboxOverview(status(), cluster_status(), postgres_status())
 
 
 def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
@@ -811,16 +824,17 @@ def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
 
 
 def down(*, timeout: float = 5.0) -> tuple[str, ...]:
-    """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), the sandbox's Kubernetes
-    control plane if one runs, and delete their files.
+    """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), the sandbox PostgreSQL
+    service and the sandbox's Kubernetes control plane if they run, and delete their files.
 
     Safe to call when nothing runs; also stops children of a crashed kernel. Returns the names stopped.
 
     Used in: notebook 03 (Cost & cleanup) and ``course sandbox down``.
     """
     from ._controlplane import cluster_down
+    from ._postgres import down as postgres_down
 
-    stopped = stop_stack(timeout=timeout)
+    stopped = (*postgres_down(), *stop_stack(timeout=timeout))
     return (*stopped, "control-plane") if cluster_down() else stopped
 
 

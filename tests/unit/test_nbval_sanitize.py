@@ -34,3 +34,8 @@ def test_run_id_labels_compare_equal_quoted_or_not(stored: str, fresh: str) -> N
 
 def test_other_labels_are_left_alone() -> None:
     assert sanitize("app: '123456'\n") == "app: '123456'\n"
+
+
+def test_postgres_ports_in_commands_and_connection_strings_compare_equal() -> None:
+    assert sanitize("psql -h 127.0.0.1 -p 43135 -U app app") == sanitize("psql -h 127.0.0.1 -p 50211 -U app app")
+    assert sanitize("host=127.0.0.1 port=5432 dbname=app") == "host=127.0.0.1 port=PORT dbname=app"

@@ -168,6 +168,25 @@ def test_overview_adds_the_control_plane() -> None:
     assert not gone.running and "not running (not built: `make tools`)" in str(gone)
 
 
+def test_overview_reports_a_running_postgres_service_as_something_to_stop() -> None:
+    nothing = _stack.StackStatus(services=(), state_file="/x", recorded=False)
+    plane = {"recorded": False, "available": True}
+    db = {
+        "recorded": True,
+        "healthy": True,
+        "pgbouncer_port": 6432,
+        "instances": [
+            {"name": "production-db-1", "role": "failed", "port": 1, "running": False},
+            {"name": "production-db-2", "role": "primary", "port": 2, "running": True},
+        ],
+    }
+    only_db = _stack.SandboxOverview(nothing, plane, db)
+    assert only_db.running
+    assert "production-db-1 failed (stopped), production-db-2 primary; pgbouncer 127.0.0.1:6432" in str(only_db)
+    assert not _stack.SandboxOverview(nothing, plane, {**db, "healthy": False}).healthy
+    assert not _stack.SandboxOverview(nothing, plane).running  # no service recorded: nothing to stop
+
+
 def test_cli_status_without_stack_exits_non_zero(state_dir: Path) -> None:
     result = CliRunner().invoke(sandbox_cli, ["status"])
     assert result.exit_code == 1 and "No sandbox stack is recorded" in result.output

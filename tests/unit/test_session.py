@@ -142,6 +142,24 @@ def test_a_target_without_local_services_has_no_stack(monkeypatch: pytest.Monkey
     session = cl.start(target="kubeconfig")
     session._capabilities = sm.cluster_capabilities(_FakeCluster(), cloud=False)  # type: ignore[arg-type]
     assert session.stack() is None
+    assert session.postgres() is None  # a cluster runs CloudNativePG, not the sandbox's PostgreSQL
+
+
+@pytest.mark.parametrize(("reused", "downs"), [(False, 1), (True, 0)])
+def test_close_stops_the_postgres_service_only_when_this_session_started_it(
+    monkeypatch: pytest.MonkeyPatch, reused: bool, downs: int
+) -> None:
+    from course_lib.sandbox import _postgres
+
+    calls: list[str] = []
+    handle = type("Handle", (), {"reused": reused})()
+    monkeypatch.setattr(_postgres, "up", lambda **kw: calls.append("up") or handle)
+    monkeypatch.setattr(_postgres, "down", lambda: calls.append("down") or ("pgbouncer",))
+    session = cl.start(target="sandbox")
+    session._capabilities = sm.Capabilities(False, False, False, True, True)
+    assert session.postgres() is handle
+    session.close()
+    assert calls == ["up"] + ["down"] * downs
 
 
 def test_the_cluster_layer_never_imports_the_sandbox() -> None:
