@@ -19,11 +19,10 @@ Used in: notebook 05.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,9 @@ from ._resources import data_path
 from .errors import ClusterError, ConfigError, CourseError, ToolError
 from .exercises import CheckResult, exercise
 from .pins import ESO_CHART, FALCO_CHART, KYVERNO_CHART, HelmChart
-from .sim import selector_matches
+from .sim import Admission, PodRef, Verdict, connection, evaluate_policy, selector_matches  # noqa: F401 - re-exported
+from .sim._kyverno import pod_target
+from .sim._netpol import direction, policy_namespace, policy_types, selects
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -73,148 +74,6 @@ def charts_table() -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------------------- Kyverno
 
-_POD_CONTROLLERS = {
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "Job": ("spec", "template"),
-}
-_ANCHOR_PREFIXES = ("(", "=(", "^(", "X(", "<(", "+(")
-
-
-@dataclass(frozen=True)
-class Admission:
-    """The verdict of a policy on one object.
-
-    Attributes:
-        name: the object's name.
-        kind: its kind.
-        admitted: whether the API server would accept it (always ``True`` under ``Audit``).
-        passed: whether every matching rule's pattern matched.
-        reason: why (the failing rule and path, or that the pattern matched / no rule applies).
-        action: ``Enforce`` or ``Audit`` of the failing rule ('' when it passed).
-    """
-
-    name: str
-    kind: str
-    admitted: bool
-    passed: bool
-    reason: str
-    action: str = ""
-
-
-def _rule_kinds(rule: Mapping[str, Any]) -> set[str]:
-    match = rule.get("match") or {}
-    blocks = [*(match.get("any") or []), *(match.get("all") or [])]
-    if "resources" in match:
-        blocks.append(match)
-    return {k for b in blocks for k in ((b.get("resources") or {}).get("kinds") or [])}
-
-
-def _match_pattern(pattern: Any, value: Any, path: str) -> str | None:
-    """``None`` when ``value`` matches ``pattern``, else a Kyverno-like reason naming the path."""
-    if isinstance(pattern, Mapping):
-        if not isinstance(value, Mapping):
-            return f"{path or '/'}: expected an object"
-        for key, sub in pattern.items():
-            if isinstance(key, str) and key.startswith(_ANCHOR_PREFIXES):
-                raise ConfigError(
-                    f"pattern key {key!r} uses a Kyverno anchor, which the course's evaluator does not implement",
-                    hint="check such policies with Kyverno itself (on a cluster, or with the kyverno CLI)",
-                )
-            here = f"{path}/{key}"
-            if key not in value:
-                return f"{here}: field is missing"
-            reason = _match_pattern(sub, value[key], here)
-            if reason:
-                return reason
-        return None
-    if isinstance(pattern, list):
-        if len(pattern) != 1:
-            raise ConfigError(
-                "list patterns with more than one element are not implemented by the course's evaluator",
-                hint="check such policies with Kyverno itself",
-            )
-        if not isinstance(value, list):
-            return f"{path or '/'}: expected a list"
-        for i, item in enumerate(value):  # every element must match the one pattern element
-            reason = _match_pattern(pattern[0], item, f"{path}/{i}")
-            if reason:
-                return reason
-        return None
-    if isinstance(pattern, str) and isinstance(value, str) and any(c in pattern for c in "*?"):
-        return (
-            None
-            if fnmatch.fnmatchcase(value, pattern)
-            else f"{path}: {json.dumps(value)} does not match {json.dumps(pattern)}"
-        )
-    if isinstance(pattern, bool) or isinstance(value, bool):
-        ok = isinstance(pattern, bool) and isinstance(value, bool) and pattern == value
-    else:
-        ok = pattern == value
-    return None if ok else f"{path}: expected {json.dumps(pattern)}, found {json.dumps(value)}"
-
-
-def _target(obj: Mapping[str, Any], kinds: set[str]) -> Mapping[str, Any] | None:
-    kind = str(obj.get("kind", ""))
-    if kind in kinds:
-        return obj
-    if "Pod" in kinds and kind in _POD_CONTROLLERS:  # Kyverno's auto-generated rules for pod controllers
-        template = (obj.get("spec") or {}).get("template") or {}
-        return {"kind": "Pod", "metadata": template.get("metadata") or {}, "spec": template.get("spec") or {}}
-    if "Pod" in kinds and kind == "CronJob":
-        job = ((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}
-        template = job.get("template") or {}
-        return {"kind": "Pod", "metadata": template.get("metadata") or {}, "spec": template.get("spec") or {}}
-    return None
-
-
-def evaluate_policy(policy: Mapping[str, Any], obj: Mapping[str, Any]) -> Admission:
-    """Evaluate a Kyverno ``ClusterPolicy`` with ``validate.pattern`` rules against one object.
-
-    This is the course's own implementation of the part of Kyverno that the disallow-root policy needs:
-    rules matched by kind (``match.any[].resources.kinds`` or the legacy ``match.resources.kinds``), Kyverno's
-    auto-generated rules for Deployments and other pod controllers, and patterns of nested fields with equal
-    values or ``*``/``?`` wildcards. A missing field fails the pattern, as in Kyverno. The enforce/audit switch
-    is read per rule (``validate.failureAction``) or, for older policies, from ``spec.validationFailureAction``.
-
-    Raises:
-        ConfigError: the policy uses anchors or list patterns (check it with Kyverno itself).
-
-    Used in: notebook 05.
-    """
-    if policy.get("kind") not in ("ClusterPolicy", "Policy"):
-        raise ConfigError(
-            f"expected a Kyverno ClusterPolicy, got kind {policy.get('kind')!r}", hint="pass m.kyverno_disallow_root()"
-        )
-    name = str((obj.get("metadata") or {}).get("name", "?"))
-    kind = str(obj.get("kind", "?"))
-    spec = policy.get("spec") or {}
-    default_action = str(spec.get("validationFailureAction", "Audit"))
-    matched = False
-    for rule in spec.get("rules") or []:
-        validate = rule.get("validate") or {}
-        if "pattern" not in validate:
-            continue
-        target = _target(obj, _rule_kinds(rule))
-        if target is None:
-            continue
-        matched = True
-        prefix = (
-            "/spec/template"
-            if target is not obj and kind != "CronJob"
-            else ("/spec/jobTemplate/spec/template" if target is not obj else "")
-        )
-        failure = _match_pattern(validate["pattern"], target, "")
-        if failure:
-            action = str(validate.get("failureAction", default_action))
-            reason = f"rule {rule.get('name')} failed at {prefix}{failure}"
-            return Admission(name, kind, action == "Audit", False, reason, action)
-    if not matched:
-        return Admission(name, kind, True, True, "no rule of the policy matches this kind")
-    return Admission(name, kind, True, True, "pattern matched")
-
 
 def restrict_registry_policy(
     registry: str = "registry.digitalocean.com/*", *, name: str = "restrict-image-registries"
@@ -238,7 +97,7 @@ def restrict_registry_policy(
 
 
 def _effective_non_root(obj: Mapping[str, Any]) -> str:
-    target = _target(obj, {"Pod"}) or {}
+    target = pod_target(obj, {"Pod"}) or {}
     spec = target.get("spec") or {}
     pod_level = (spec.get("securityContext") or {}).get("runAsNonRoot")
     containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
@@ -650,184 +509,6 @@ def kyverno_test(directory: str | Path | None = None, *, timeout: float = 180.0)
 
 
 @dataclass(frozen=True)
-class PodRef:
-    """A pod as the NetworkPolicy evaluator sees it: name, namespace, labels and named ports.
-
-    Attributes:
-        ports: container port names → numbers; the first one is the pod's main port.
-    """
-
-    name: str
-    namespace: str = "default"
-    labels: Mapping[str, str] = field(default_factory=dict)
-    ports: Mapping[str, int] = field(default_factory=dict)
-
-    @property
-    def main_port(self) -> int:
-        if not self.ports:
-            raise ConfigError(f"pod {self.name} has no ports", hint='give it ports={"http": 80}')
-        return next(iter(self.ports.values()))
-
-    @property
-    def label(self) -> str:
-        return self.name if self.namespace == "default" else f"{self.namespace}/{self.name}"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Whether ``src`` may open a connection to ``dst`` on a port, and why."""
-
-    src: str
-    dst: str
-    port: int
-    allowed: bool
-    reason: str
-
-
-def _ns_labels(namespace: str, namespaces: Mapping[str, Mapping[str, str]] | None) -> dict[str, str]:
-    labels = dict((namespaces or {}).get(namespace) or {})
-    labels.setdefault("kubernetes.io/metadata.name", namespace)  # set by the API server on every namespace
-    return labels
-
-
-def _policy_types(policy: Mapping[str, Any]) -> list[str]:
-    spec = policy.get("spec") or {}
-    if spec.get("policyTypes"):
-        return list(spec["policyTypes"])
-    return ["Ingress", *(["Egress"] if "egress" in spec else [])]
-
-
-def _pname(policy: Mapping[str, Any]) -> str:
-    return str((policy.get("metadata") or {}).get("name", "?"))
-
-
-def _pns(policy: Mapping[str, Any]) -> str:
-    return str((policy.get("metadata") or {}).get("namespace") or "default")
-
-
-def _selects(policy: Mapping[str, Any], pod: PodRef) -> bool:
-    return _pns(policy) == pod.namespace and selector_matches((policy.get("spec") or {}).get("podSelector"), pod.labels)
-
-
-def _peer_matches(
-    peer: Mapping[str, Any], policy_ns: str, pod: PodRef, namespaces: Mapping[str, Mapping[str, str]] | None
-) -> bool:
-    if "ipBlock" in peer:
-        return False  # ipBlock is for addresses outside the cluster; pod-to-pod traffic is matched by selectors
-    has_pod, has_ns = "podSelector" in peer, "namespaceSelector" in peer
-    if not has_pod and not has_ns:
-        return False
-    if has_ns:
-        if not selector_matches(peer["namespaceSelector"], _ns_labels(pod.namespace, namespaces)):
-            return False
-    elif pod.namespace != policy_ns:  # a podSelector alone means: pods of the policy's own namespace
-        return False
-    return selector_matches(peer.get("podSelector"), pod.labels) if has_pod else True
-
-
-def _port_matches(ports: Sequence[Mapping[str, Any]] | None, port: int, protocol: str, pod: PodRef) -> bool:
-    if not ports:
-        return True
-    for entry in ports:
-        if str(entry.get("protocol", "TCP")) != protocol:
-            continue
-        want = entry.get("port")
-        if want is None:
-            return True
-        number = pod.ports.get(want) if isinstance(want, str) else int(want)
-        if number is None:
-            continue
-        end = int(entry.get("endPort", number))
-        if number <= port <= end:
-            return True
-    return False
-
-
-def _direction(
-    policies: Sequence[Mapping[str, Any]],
-    *,
-    subject: PodRef,
-    peer: PodRef,
-    port: int,
-    protocol: str,
-    kind: str,
-    namespaces: Mapping[str, Mapping[str, str]] | None,
-    port_pod: PodRef,
-) -> tuple[bool, str]:
-    """Does ``subject`` accept (Ingress) / may it send (Egress) this connection? And why."""
-    isolating = [p for p in policies if _selects(p, subject) and kind in _policy_types(p)]
-    if not isolating:
-        return True, ""
-    section, peers_key = ("ingress", "from") if kind == "Ingress" else ("egress", "to")
-    for policy in isolating:
-        for rule in (policy.get("spec") or {}).get(section) or []:
-            peers = rule.get(peers_key)
-            peer_ok = not peers or any(_peer_matches(p, _pns(policy), peer, namespaces) for p in peers)
-            if peer_ok and _port_matches(rule.get("ports"), port, protocol, port_pod):
-                return True, f"{kind.lower()} allowed by {_pname(policy)}"
-    names = ", ".join(sorted({_pname(p) for p in isolating}))
-    where = "ingress" if kind == "Ingress" else "egress"
-    return False, f"{subject.name} {where} isolated by {names}; no rule allows {peer.name} on {protocol}/{port}"
-
-
-def connection(
-    src: PodRef,
-    dst: PodRef,
-    policies: Sequence[Mapping[str, Any]],
-    *,
-    port: int | None = None,
-    protocol: str = "TCP",
-    namespaces: Mapping[str, Mapping[str, str]] | None = None,
-) -> Verdict:
-    """May ``src`` open a connection to ``dst`` on ``port`` (default: ``dst``'s main port)?
-
-    Both ends must agree: the source's egress (if any policy isolates it for Egress) and the destination's
-    ingress (if any policy isolates it for Ingress). Policies add up: one allowing rule is enough.
-
-    Example:
-        >>> web = PodRef("web", labels={"app": "web"}, ports={"http": 80})
-        >>> db = PodRef("db", labels={"app": "db"}, ports={"pg": 5432})
-        >>> from course_lib import manifests as m
-        >>> connection(web, db, [m.network_policy_default_deny()]).allowed
-        False
-
-    Used in: notebook 05.
-    """
-    use_port = dst.main_port if port is None else int(port)
-    for policy in policies:
-        if policy.get("kind") != "NetworkPolicy":
-            raise ConfigError(
-                f"expected NetworkPolicy objects, got {policy.get('kind')!r}", hint="pass only NetworkPolicies"
-            )
-    ok_out, why_out = _direction(
-        policies,
-        subject=src,
-        peer=dst,
-        port=use_port,
-        protocol=protocol,
-        kind="Egress",
-        namespaces=namespaces,
-        port_pod=dst,
-    )
-    ok_in, why_in = _direction(
-        policies,
-        subject=dst,
-        peer=src,
-        port=use_port,
-        protocol=protocol,
-        kind="Ingress",
-        namespaces=namespaces,
-        port_pod=dst,
-    )
-    if not ok_out:
-        return Verdict(src.label, dst.label, use_port, False, why_out)
-    if not ok_in:
-        return Verdict(src.label, dst.label, use_port, False, why_in)
-    why = "; ".join(w for w in (why_out, why_in) if w) or "no policy isolates either pod"
-    return Verdict(src.label, dst.label, use_port, True, why)
-
-
-@dataclass(frozen=True)
 class Reachability:
     """Who may talk to whom: one :class:`Verdict` per ordered pair of different pods."""
 
@@ -1010,7 +691,7 @@ def exercise_world() -> tuple[list[PodRef], list[Manifest]]:
 
 
 def _ingress(pod_src: PodRef, pod_dst: PodRef, policies: Sequence[Mapping[str, Any]], port: int) -> bool:
-    return _direction(
+    return direction(
         policies,
         subject=pod_dst,
         peer=pod_src,
@@ -1050,24 +731,24 @@ def check_backend_policy(answer: Any) -> CheckResult:
             f"apiVersion {answer.get('apiVersion')!r} is not the NetworkPolicy API.",
             "networking.k8s.io/v1",
         )
-    if _pns(answer) != "default":
+    if policy_namespace(answer) != "default":
         return CheckResult(
             name,
             False,
-            f"the policy is in namespace {_pns(answer)!r}; the backend runs in 'default'.",
+            f"the policy is in namespace {policy_namespace(answer)!r}; the backend runs in 'default'.",
             "a policy only selects pods of its own namespace",
         )
     pods, world = exercise_world()
     by = {p.label: p for p in pods}
     backend, frontend = by["backend"], by["frontend"]
-    if not _selects(answer, backend):
+    if not selects(answer, backend):
         return CheckResult(
             name,
             False,
             "its podSelector does not select the backend pod (labels app=backend).",
             "spec.podSelector.matchLabels",
         )
-    others = [p.name for p in pods if p.namespace == "default" and p is not backend and _selects(answer, p)]
+    others = [p.name for p in pods if p.namespace == "default" and p is not backend and selects(answer, p)]
     if others:
         return CheckResult(
             name,
@@ -1075,7 +756,7 @@ def check_backend_policy(answer: Any) -> CheckResult:
             f"its podSelector also selects {', '.join(others)}: the policy would apply to them too.",
             "select only app=backend",
         )
-    if "Ingress" not in _policy_types(answer):
+    if "Ingress" not in policy_types(answer):
         return CheckResult(
             name,
             False,
