@@ -47,7 +47,7 @@ def up(backfill_hours: float, timeout: float, cluster: bool, nodes: int) -> None
 
 @sandbox.command()
 def down() -> None:
-    """Stop every sandbox process and delete its temporary files."""
+    """Stop every sandbox process (Traefik and its backends too) and delete its temporary files."""
     from ._stack import down as _down
 
     stopped = _down()
@@ -62,7 +62,9 @@ def status(as_json: bool) -> None:
 
     now = overview()
     if as_json:
-        click.echo(json.dumps({**as_dict(now.stack), "control_plane": dict(now.control_plane)}, indent=2))
+        on_demand = [dict(zip(("group", "name", "pid", "running", "ready"), row, strict=True)) for row in now.on_demand]
+        payload = {**as_dict(now.stack), "control_plane": dict(now.control_plane), "on_demand": on_demand}
+        click.echo(json.dumps(payload, indent=2))
     else:
         click.echo(str(now))
     if not now.healthy:

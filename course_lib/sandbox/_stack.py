@@ -764,6 +764,8 @@ class SandboxOverview:
 
     stack: StackStatus
     control_plane: Mapping[str, Any]
+    #: ``(group, process, pid, running, ready)`` of what was started on demand (e.g. Traefik).
+    on_demand: tuple[tuple[str, str, int, bool, bool], ...] = ()
 
     @property
     def running(self) -> bool:
@@ -786,6 +788,9 @@ class SandboxOverview:
         else:
             built = "" if plane.get("available", True) else " (not built: `make tools`)"
             lines.append("kubernetes     not running" + built)
+        for group, name, pid, running, ready in self.on_demand:
+            health = "healthy" if ready else ("not answering" if running else "not running")
+            lines.append(f"{group}/{name}  pid {pid}  {health}")
         return "\n".join(lines)
 
 
@@ -795,22 +800,24 @@ def overview() -> SandboxOverview:
     Used in: notebook 11 and ``course sandbox status``.
     """
     from ._controlplane import cluster_status
+    from ._ondemand import statuses
 
-    return SandboxOverview(status(), cluster_status())
+    return SandboxOverview(status(), cluster_status(), tuple(statuses()))
 
 
 def down(*, timeout: float = 5.0) -> tuple[str, ...]:
-    """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), the sandbox's Kubernetes
-    control plane if one runs, and delete their files.
+    """Stop what was started on demand (Traefik and its backends), the sandbox stack (reverse start order,
+    SIGTERM → ``timeout`` → SIGKILL), the sandbox's Kubernetes control plane if one runs, and delete their files.
 
     Safe to call when nothing runs; also stops children of a crashed kernel. Returns the names stopped.
 
     Used in: notebook 03 (Cost & cleanup) and ``course sandbox down``.
     """
+    from . import _ondemand
     from ._controlplane import cluster_down
 
     with _locked():
-        stopped = _stop_recorded(_read_state(), timeout=timeout)
+        stopped = _ondemand.stop_all(timeout=timeout) + _stop_recorded(_read_state(), timeout=timeout)
     return (*stopped, "control-plane") if cluster_down() else stopped
 
 
