@@ -26,6 +26,7 @@ from ._meta import Manifest, check_name, object_meta, resource
 TRAEFIK_API_VERSION = "traefik.io/v1alpha1"
 #: The group the seed text uses; Traefik v3 does not serve it any more.
 TRAEFIK_LEGACY_API_VERSION = "traefik.containo.us/v1alpha1"
+GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
 ISTIO_NETWORKING_API_VERSION = "networking.istio.io/v1"
 ISTIO_SECURITY_API_VERSION = "security.istio.io/v1"
 
@@ -79,17 +80,23 @@ def traefik_ingress_route(
     routes: Sequence[Mapping[str, Any]],
     entry_points: Sequence[str] = ("web",),
     cert_resolver: str | None = None,
+    tls_secret: str | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> Manifest:
-    """A Traefik IngressRoute; with ``cert_resolver`` Traefik obtains a Let's Encrypt certificate for it.
+    """A Traefik IngressRoute; with ``cert_resolver`` Traefik obtains a Let's Encrypt certificate for it, with
+    ``tls_secret`` it serves the certificate of that ``kubernetes.io/tls`` Secret (same namespace).
 
     Used in: notebook 04.
     """
     if not routes:
         raise ConfigError("an IngressRoute needs at least one route", hint="pass routes=[traefik_route(...)]")
+    if cert_resolver and tls_secret:
+        raise ConfigError("give cert_resolver or tls_secret, not both", hint="one source of certificates per route")
     spec: dict[str, Any] = {"entryPoints": list(entry_points), "routes": [dict(r) for r in routes]}
     if cert_resolver:
         spec["tls"] = {"certResolver": cert_resolver}
+    elif tls_secret:
+        spec["tls"] = {"secretName": check_name(tls_secret, what="secret")}
     return resource(
         TRAEFIK_API_VERSION, "IngressRoute", object_meta(name, namespace=namespace, labels=labels), spec=spec
     )
@@ -154,6 +161,80 @@ def traefik_weighted_service(
         object_meta(name, namespace=namespace, labels=labels),
         spec={"weighted": {"services": services}},
     )
+
+
+def gateway_class(
+    name: str = "traefik",
+    *,
+    controller: str = "traefik.io/gateway-controller",
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A Gateway API GatewayClass: which controller implements the Gateways of this class (cluster-scoped).
+
+    Used in: notebook 04.
+    """
+    return resource(
+        GATEWAY_API_VERSION, "GatewayClass", object_meta(name, labels=labels), spec={"controllerName": controller}
+    )
+
+
+def gateway(
+    name: str,
+    *,
+    namespace: str,
+    port: int,
+    class_name: str = "traefik",
+    listener: str = "web",
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A Gateway API Gateway with one HTTP listener on ``port`` (Traefik serves it on the entry point of that port).
+
+    Example:
+        >>> gateway("shop", namespace="edge", port=8000)["spec"]["listeners"]
+        [{'name': 'web', 'protocol': 'HTTP', 'port': 8000}]
+
+    Used in: notebook 04.
+    """
+    spec = {
+        "gatewayClassName": check_name(class_name, what="gatewayClassName"),
+        "listeners": [{"name": check_name(listener, what="listener"), "protocol": "HTTP", "port": _port(port)}],
+    }
+    return resource(GATEWAY_API_VERSION, "Gateway", object_meta(name, namespace=namespace, labels=labels), spec=spec)
+
+
+def http_route(
+    name: str,
+    *,
+    namespace: str,
+    gateway: str,
+    hostnames: Sequence[str],
+    backends: Mapping[str, int],
+    port: int = 80,
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A Gateway API HTTPRoute attached to ``gateway`` that splits ``hostnames`` between Services by weight.
+
+    ``backendRefs`` weights are relative, as in a TraefikService: ``{"checkout-v1": 9, "checkout-v2": 1}`` is 90/10.
+
+    Example:
+        >>> r = http_route("canary", namespace="edge", gateway="shop", hostnames=["gw.example.com"],
+        ...                backends={"checkout-v1": 90, "checkout-v2": 10})
+        >>> [(b["name"], b["weight"]) for b in r["spec"]["rules"][0]["backendRefs"]]
+        [('checkout-v1', 90), ('checkout-v2', 10)]
+
+    Used in: notebook 04.
+    """
+    if not backends or any(w < 0 for w in backends.values()) or sum(backends.values()) == 0:
+        raise ConfigError(
+            f"backends {dict(backends)!r} need at least one positive weight", hint='e.g. {"a": 90, "b": 10}'
+        )
+    refs = [{"name": check_name(svc, what="service"), "port": _port(port), "weight": w} for svc, w in backends.items()]
+    spec = {
+        "parentRefs": [{"name": check_name(gateway, what="gateway")}],
+        "hostnames": list(hostnames),
+        "rules": [{"backendRefs": refs}],
+    }
+    return resource(GATEWAY_API_VERSION, "HTTPRoute", object_meta(name, namespace=namespace, labels=labels), spec=spec)
 
 
 def istio_destination_rule(
