@@ -1194,6 +1194,8 @@ class Edge:
     namespace: str = EDGE_NAMESPACE
     average: int = 20
     burst: int = 10
+    #: the labels put on every object applied (course label and run id)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, host: str, path: str = "/", *, https: bool = False) -> EdgeResponse:
         """One real request through Traefik (``https`` verifies against :attr:`ca_pem`)."""
@@ -1284,7 +1286,16 @@ def start_edge(
         ca_pem=ca,
         timeout=remaining,
     )
-    return Edge(up, ca, str(ca_file), tuple(objects), time.monotonic() - start, average=average, burst=burst)
+    return Edge(
+        up,
+        ca,
+        str(ca_file),
+        tuple(objects),
+        time.monotonic() - start,
+        average=average,
+        burst=burst,
+        labels=dict(labels or {}),
+    )
 
 
 __all__ = [
