@@ -240,8 +240,8 @@ class CanaryPlan:
         results = {(r["kind"], r["name"]): r["result"] for r in self.report.rows()}
         out = []
         for row in route_weights(list(self.objects)):
+            # both kinds split by relative weight: a backend gets weight / (sum of the object's weights)
             total = sum(r["weight"] for r in route_weights(list(self.objects)) if r["name"] == row["name"])
-            total = total if row["kind"] == "TraefikService" else 100
             share = f"{100 * row['weight'] / total:.0f}%" if total else "0%"
             out.append({**row, "share": share, "schema": results.get((row["kind"], row["name"]), "?")})
         return out
@@ -545,28 +545,25 @@ def _check_canary_75_25(answer: Any) -> CheckResult:
     if bad:
         return CheckResult(name, False, f"weights must be whole numbers >= 0, got {bad}.", "Istio weights are integers")
     total = sum(answer.values())
-    if total != 100:
-        return CheckResult(
-            name,
-            False,
-            f"the weights add up to {total}; Istio wants exactly 100.",
-            "the two weights are percentages of all requests",
-        )
-    if answer[CANARY] == 75 and answer[STABLE] == 25:
+    if total == 0:
+        return CheckResult(name, False, "both weights are 0: no version gets any traffic.", "give v1 and v2 weights")
+    share = 100 * answer[CANARY] / total  # Istio's weights are relative: a destination gets weight / sum
+    if share == 75:
         return CheckResult(
             name,
             False,
             "that sends 75 % to the new version: the roles are swapped.",
             "the canary is the small share; v2 is the canary",
         )
-    if answer[CANARY] != 25:
+    if share != 25:
+        summed = f"the weights add up to {total}, so " if total != 100 else ""
         return CheckResult(
             name,
             False,
-            f"v2 gets {answer[CANARY]} %, the task asks for a quarter of the traffic.",
-            "75/25 means three requests in four stay on the stable version",
+            f"{summed}v2 gets {share:.0f} % of the requests; the task asks for a quarter of the traffic.",
+            "weights are relative (weight / sum of weights): 75/25 keeps three requests in four on v1",
         )
-    plan = canary_plan(answer[CANARY])
+    plan = canary_plan(25)
     if not plan.ok:  # pragma: no cover - the builders only emit valid objects
         return CheckResult(name, False, plan.report.table(), "fix the objects named above")
     return CheckResult(name, True, "75/25: the VirtualService and TraefikService built from it are valid.")

@@ -270,7 +270,10 @@ def istio_virtual_service(
     weights: Mapping[str, int],
     labels: Mapping[str, str] | None = None,
 ) -> Manifest:
-    """An Istio VirtualService that splits HTTP traffic between subsets by weight (they must add up to 100).
+    """An Istio VirtualService that splits HTTP traffic between subsets by weight.
+
+    Istio's weights are relative: a destination receives ``weight / (sum of all weights)`` of the requests (the API
+    reference says so today; older releases asked for a sum of 100, which the course's canaries still write).
 
     Example:
         >>> vs = istio_virtual_service("myapp", namespace="shop", host="myapp", weights={"v1": 90, "v2": 10})
@@ -279,10 +282,10 @@ def istio_virtual_service(
 
     Used in: notebook 04.
     """
-    if sum(weights.values()) != 100 or any(w < 0 for w in weights.values()):
+    if not weights or any(not isinstance(w, int) or w < 0 for w in weights.values()) or sum(weights.values()) == 0:
         raise ConfigError(
-            f"weights {dict(weights)!r} add up to {sum(weights.values())}, not 100",
-            hint='Istio needs route weights that sum to 100, e.g. {"v1": 90, "v2": 10}',
+            f"weights {dict(weights)!r} need whole numbers >= 0 and at least one positive weight",
+            hint='e.g. {"v1": 90, "v2": 10}; they are relative, so {"v1": 9, "v2": 1} splits the same way',
         )
     route = [{"destination": {"host": host, "subset": subset}, "weight": w} for subset, w in weights.items()]
     spec = {"hosts": [host], "http": [{"route": route}]}
