@@ -1295,6 +1295,120 @@ def start_edge(
     )
 
 
+def weight_sweep(
+    cluster: Any,
+    edge: Edge,
+    *,
+    weights: tuple[int, ...] = (0, 10, 25, 50, 75, 100),
+    requests: int = 200,
+    restore: int | None = 10,
+) -> pd.DataFrame:
+    """Set the canary's real weight to each of ``weights`` in turn and measure ``requests`` real requests: one row
+    per weight with the ``configured`` and ``observed`` v2 share (%) and the binomial model's 99 % band
+    (``model_low``/``model_high``). Afterwards the weight is set back to ``restore`` (unless ``None``).
+
+    Used in: notebook 04 (the live canary slider, and its static form).
+    """
+    import pandas as pd
+
+    rows = []
+    try:
+        for percent in weights:
+            set_canary_weight(cluster, edge.traefik.api, percent, namespace=edge.namespace, labels=edge.labels)
+            run = measure_split(edge.traefik.web, canary_percent=percent, requests=requests, z=Z99)
+            low, high = run.band
+            rows.append(
+                {
+                    "configured": percent,
+                    "observed": round(100 * run.share, 1),
+                    "model_low": round(100 * low / requests, 1),
+                    "model_high": round(100 * high / requests, 1),
+                    "requests": requests,
+                    "failed": run.failed,
+                }
+            )
+    finally:
+        if restore is not None:
+            set_canary_weight(cluster, edge.traefik.api, restore, namespace=edge.namespace, labels=edge.labels)
+    return pd.DataFrame(rows)
+
+
+def sweep_figure(frame: pd.DataFrame) -> go.Figure:
+    """Observed v2 share against the configured weight, with the binomial model's 99 % band as error bars.
+
+    Used in: notebook 04.
+    """
+    import plotly.graph_objects as go
+
+    x = frame["configured"].tolist()
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", line={"dash": "dash"}, name="observed = configured"))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=frame["observed"].tolist(),
+            mode="markers",
+            marker={"size": 10},
+            name="observed through Traefik",
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (frame["model_high"] - frame["observed"]).clip(lower=0).tolist(),
+                "arrayminus": (frame["observed"] - frame["model_low"]).clip(lower=0).tolist(),
+            },
+        )
+    )
+    n = int(frame["requests"].iloc[0]) if len(frame) else 0
+    fig.update_layout(
+        title=f"v2 share for each configured weight ({n} real requests each; bars: binomial model, 99 %)",
+        xaxis_title="configured v2 weight (%)",
+        yaxis_title="observed v2 share (%)",
+        height=360,
+        template="plotly_white",
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+    )
+    return fig
+
+
+def live_canary_slider(
+    cluster: Any, edge: Edge, *, initial: int = 10, requests: int = 200, static: bool | None = None
+) -> Any:
+    """A slider that drives the *real* canary: each position applies the TraefikService weight, sends ``requests``
+    real requests through Traefik and plots what they hit. Without a live frontend (batch runs) it returns
+    :func:`sweep_figure` of a :func:`weight_sweep` instead.
+
+    Used in: notebook 04.
+    """
+    from .widgets import live_frontend
+
+    canary_weights(initial)
+    if static is None:
+        static = not live_frontend()
+    if static:
+        return sweep_figure(weight_sweep(cluster, edge, requests=requests, restore=initial))
+    import ipywidgets as w
+    from IPython.display import display
+
+    slider = w.IntSlider(value=initial, min=0, max=100, step=5, description="v2 weight", continuous_update=False)
+    status = w.HTML()
+    out = w.Output()
+
+    def on_change(_: Any = None) -> None:
+        set_canary_weight(cluster, edge.traefik.api, slider.value, namespace=edge.namespace, labels=edge.labels)
+        run = measure_split(edge.traefik.web, canary_percent=slider.value, requests=requests, z=Z99)
+        status.value = html.escape(str(run))
+        out.clear_output(wait=True)
+        with out:
+            display(observed_split_figure(run))
+
+    slider.observe(on_change, names="value")
+    box = w.VBox([slider, status, out])
+    box.update = on_change  # type: ignore[attr-defined]
+    box.slider = slider  # type: ignore[attr-defined]
+    on_change()
+    return box
+
+
 __all__ = [
     "CANARY",
     "EDGE_HOSTS",
@@ -1317,6 +1431,9 @@ __all__ = [
     "start_edge",
     "traefik_servers",
     "wait_for_routes",
+    "live_canary_slider",
+    "sweep_figure",
+    "weight_sweep",
     "ISTIO_VERSION",
     "STABLE",
     "TRAEFIK_CHART_VERSION",

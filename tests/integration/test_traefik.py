@@ -98,6 +98,17 @@ def test_weighted_split_and_a_new_weight(edge: dict[str, Any]) -> None:
     traffic.set_canary_weight(cluster, up.api, 10, labels=labels)
 
 
+def test_weight_sweep_observes_each_configured_weight(edge: dict[str, Any]) -> None:
+    labels = edge["objects"][0]["metadata"]["labels"]
+    ca, objects = edge["ca"], edge["objects"]
+    e = traffic.Edge(edge["up"], ca, "", tuple(objects), 0.0, labels=labels)
+    frame = traffic.weight_sweep(edge["cluster"], e, weights=(0, 30, 100), requests=100)
+    assert frame["failed"].sum() == 0
+    assert frame.loc[frame["configured"] == 0, "observed"].item() == 0.0
+    assert frame.loc[frame["configured"] == 100, "observed"].item() == 100.0
+    assert ((frame["model_low"] <= frame["observed"]) & (frame["observed"] <= frame["model_high"])).all(), frame
+
+
 def test_gateway_api_httproute_splits_by_backend_ref_weights(edge: dict[str, Any]) -> None:
     up, cluster = edge["up"], edge["cluster"]
     labels = edge["objects"][0]["metadata"]["labels"]
