@@ -23,6 +23,7 @@ Used in: notebook 04.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
@@ -280,7 +281,11 @@ def traefik_up(
     kubeconfig = str(Path(kubeconfig).resolve())
     _require_loopback_server(kubeconfig)
     path = binary()
-    inputs = {"kubeconfig": kubeconfig, "gateway": gateway, "backends": list(backends), "binary": path}
+    # the kubeconfig's content too: a control plane started again writes a new server port into the same file, and
+    # Traefik reads the file only when it starts, so a Traefik started before must not be reused
+    digest = hashlib.sha256(Path(kubeconfig).read_bytes()).hexdigest()[:16]
+    inputs = {"kubeconfig": kubeconfig, "kubeconfig_sha256": digest, "gateway": gateway, "backends": list(backends)}
+    inputs["binary"] = path
     from ._stack import _locked
 
     with _locked():

@@ -192,3 +192,23 @@ def test_traefik_up_needs_the_binary(state_dir: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(tools, "find", lambda name: None)
     with pytest.raises(ToolMissingError, match="traefik is not built"):
         sandbox.traefik_up(kubeconfig=str(kc))
+
+
+def test_a_new_control_plane_behind_the_same_kubeconfig_is_not_reused(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Traefik reads its kubeconfig only at start: a rewritten kubeconfig (new API server port) means a new Traefik."""
+    seen: list[dict] = []
+
+    def fake_reusable(group: str, inputs: dict) -> None:
+        seen.append(dict(inputs))
+        raise SystemExit  # stop before anything starts
+
+    monkeypatch.setattr(_ondemand, "reusable", fake_reusable)
+    monkeypatch.setattr(_traefik, "binary", lambda: "/bin/true")
+    kc = tmp_path / "kc.yaml"
+    for port in (6443, 7443):
+        kc.write_text(f"clusters:\n- name: x\n  cluster:\n    server: https://127.0.0.1:{port}\n")
+        with pytest.raises(SystemExit):
+            sandbox.traefik_up(kubeconfig=str(kc))
+    assert seen[0]["kubeconfig"] == seen[1]["kubeconfig"] and seen[0] != seen[1]
