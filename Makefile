@@ -30,6 +30,8 @@ system:
 
 tools: venv
 	@if [ -x scripts/build_tools.sh ]; then bash scripts/build_tools.sh; else echo "tools: nothing to build yet"; fi
+	@# upstream's CRDs, read from the projects' Go modules (downloaded, not compiled) for the sandbox's API server
+	@$(BIN)/course sandbox crds
 
 run: setup
 	$(BIN)/course run --all --target sandbox --out $(OUT)

@@ -25,7 +25,7 @@ def main() -> None:
         t0 = time.perf_counter()
         plane = cp.cluster_up(nodes=3)
         print(f"control plane up, 3 nodes Ready:        {time.perf_counter() - t0:6.1f} s  ({plane.server})")
-        cluster = kc.connect("sandbox")
+        cluster = kc.connect("sandbox", kubeconfig=plane.kubeconfig)
         ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}}
         deploy = {
             "apiVersion": "apps/v1",

@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._resources import data_path
 from .errors import ConfigError, CourseError
 from .exercises import CheckResult, exercise
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = data_path()
 CHART_SOURCE = DATA_DIR / "charts" / "checkout"
 KUSTOMIZE_SOURCE = DATA_DIR / "kustomize"
 ENVIRONMENTS = ("dev", "prod")

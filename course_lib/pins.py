@@ -1,8 +1,9 @@
 """Every chart, application and provider version the course pins, in one place.
 
-``tools/pins.env`` stays the build input for the programs ``make tools`` compiles (``course_lib.tools`` reads it);
-this module owns everything else a learner installs: Helm charts (with the application version each ships), the
-Terraform/OpenTofu providers, the operators' releases. Other modules import from here, never from each other.
+``data/tools/pins.env`` (in the package) stays the build input for the programs ``make tools`` compiles
+(``course_lib.tools`` reads it); this module owns everything else a learner installs: Helm charts (with the
+application version each ships), the Terraform/OpenTofu providers, the operators' releases. Other modules import
+from here, never from each other.
 
 To bump a pin: change it here, check the chart's own ``Chart.yaml`` (its ``appVersion``) and rebuild the notebooks.
 
@@ -94,7 +95,7 @@ SEALED_SECRETS_CHART = HelmChart(
 
 
 #: Kyverno (chart 3.x ships Kyverno 1.(x+10): chart 3.9.1 is Kyverno v1.19.1, the same release as the course's
-#: `kyverno` CLI in tools/pins.env). The seed installed it unpinned.
+#: `kyverno` CLI in data/tools/pins.env). The seed installed it unpinned.
 KYVERNO_CHART = HelmChart(
     "kyverno", "kyverno", "kyverno", "https://kyverno.github.io/kyverno/", "kyverno", "3.9.1", "v1.19.1"
 )
@@ -131,6 +132,7 @@ GRAFANA_VERSION = "13.2.0"
 
 #: Traefik Helm chart (https://traefik.github.io/charts; 41.3.0 ships Traefik Proxy v3.7.11).
 TRAEFIK_CHART_VERSION = "41.3.0"
+TRAEFIK_VERSION = "v3.7.11"
 TRAEFIK_CHART_REPO = "https://traefik.github.io/charts"
 #: Istio release (istioctl and the Helm charts base/istiod share the version).
 ISTIO_VERSION = "1.30.3"
@@ -140,6 +142,101 @@ ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
 CNPG_VERSION = "1.30.0"
 CNPG_CHART_VERSION = "0.29.0"
 CNPG_HELM_REPO = "https://cloudnative-pg.github.io/charts"
+
+#: The Barman Cloud plugin for CloudNativePG (its ``barmancloud.cnpg.io`` ObjectStore replaces ``barmanObjectStore``).
+BARMAN_CLOUD_PLUGIN_VERSION = "v0.14.0"
+#: The Prometheus Operator release kube-prometheus-stack 88.5.3 ships (``monitoring.coreos.com`` CRDs).
+PROMETHEUS_OPERATOR_VERSION = "v0.93.1"
+#: Gateway API release whose standard-channel CRDs the course installs (what Traefik v3.6/3.7 requires).
+GATEWAY_API_VERSION = "v1.4.0"
+
+
+@dataclass(frozen=True)
+class CrdSource:
+    """Where the real CustomResourceDefinitions of one project are read: files inside its Go module.
+
+    ``make tools`` downloads each module (source only, nothing is compiled) from the Go module proxy and copies the
+    files out (``course_lib.sandbox.crds``); the sandbox's API server then holds the same CRDs a cluster gets from
+    the project's chart, so applying a custom resource there is judged by upstream's own schema.
+
+    Attributes:
+        project: display name.
+        module: Go module path.
+        version: module version (the release the course pins, or the nearest one the proxy serves: see ``note``).
+        paths: files (glob patterns) inside the module that hold the CRDs.
+        note: why ``version`` differs from the pinned release, when it does.
+    """
+
+    project: str
+    module: str
+    version: str
+    paths: tuple[str, ...]
+    note: str = ""
+
+
+#: Every project whose CRDs the sandbox installs. External Secrets Operator is missing: the Go module proxy refuses
+#: ``github.com/external-secrets/external-secrets@v2.9.0`` (403, its v2 tags lack a ``/v2`` module path), so its
+#: kinds keep the authored schemas in ``data/crds`` and an open placeholder CRD on the sandbox.
+UPSTREAM_CRDS: tuple[CrdSource, ...] = (
+    CrdSource(
+        "Argo CD",
+        "github.com/argoproj/argo-cd/v3",
+        "v3.3.9",
+        (
+            "manifests/crds/application-crd.yaml",
+            "manifests/crds/applicationset-crd.yaml",
+            "manifests/crds/appproject-crd.yaml",
+        ),
+        note=f"the chart ships {ARGOCD_CHART.app_version}, which the module proxy does not serve; v3.3.9 is the next patch",
+    ),
+    CrdSource(
+        "Sealed Secrets",
+        "github.com/bitnami-labs/sealed-secrets",
+        f"v{SEALED_SECRETS_CHART.app_version}",
+        ("helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml",),
+    ),
+    CrdSource(
+        "Kyverno", "github.com/kyverno/kyverno", KYVERNO_CHART.app_version, ("config/crds/kyverno/kyverno.io_*.yaml",)
+    ),
+    CrdSource(
+        "Prometheus Operator",
+        "github.com/prometheus-operator/prometheus-operator",
+        PROMETHEUS_OPERATOR_VERSION,
+        ("example/prometheus-operator-crd/monitoring.coreos.com_*.yaml",),
+    ),
+    CrdSource(
+        "CloudNativePG",
+        "github.com/cloudnative-pg/cloudnative-pg",
+        f"v{CNPG_VERSION}",
+        ("config/crd/bases/postgresql.cnpg.io_*.yaml",),
+    ),
+    CrdSource(
+        "Barman Cloud plugin",
+        "github.com/cloudnative-pg/plugin-barman-cloud",
+        BARMAN_CLOUD_PLUGIN_VERSION,
+        ("config/crd/bases/barmancloud.cnpg.io_*.yaml",),
+    ),
+    CrdSource(
+        "Istio",
+        "istio.io/api",
+        f"v{ISTIO_VERSION}",
+        ("kubernetes/customresourcedefinitions.gen.yaml",),
+        note="the CRDs live in the istio.io/api module (istio.io/istio is not served at release tags)",
+    ),
+    CrdSource(
+        "Traefik",
+        "github.com/traefik/traefik/v3",
+        TRAEFIK_VERSION,
+        ("docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml",),
+    ),
+    CrdSource(
+        "Gateway API",
+        "sigs.k8s.io/gateway-api",
+        GATEWAY_API_VERSION,
+        ("config/crd/standard/gateway.networking.k8s.io_*.yaml",),
+    ),
+)
+
 
 #: Terraform/OpenTofu providers. The DigitalOcean provider has one pin: the exact release the offline mirror is
 #: laid out for, and the ``~> MAJOR.MINOR`` constraint the generated ``providers.tf`` derives from it.
@@ -168,6 +265,11 @@ PROVIDER_VERSIONS: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "ARGOCD_CHART",
+    "BARMAN_CLOUD_PLUGIN_VERSION",
+    "CrdSource",
+    "GATEWAY_API_VERSION",
+    "PROMETHEUS_OPERATOR_VERSION",
+    "UPSTREAM_CRDS",
     "ARGOCD_CHART_VERSION",
     "CNPG_CHART_VERSION",
     "CNPG_HELM_REPO",
@@ -186,6 +288,7 @@ __all__ = [
     "TERRAFORM_REQUIRED",
     "TRAEFIK_CHART_REPO",
     "TRAEFIK_CHART_VERSION",
+    "TRAEFIK_VERSION",
     "HelmChart",
     "minor_constraint",
 ]

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._resources import data_path
 from .errors import ClusterError, ConfigError, CourseError, ToolError
 from .exercises import CheckResult, exercise
 from .pins import ESO_CHART, FALCO_CHART, KYVERNO_CHART, HelmChart
@@ -410,7 +411,7 @@ def try_on_cluster(cluster: Any, objects: Iterable[Mapping[str, Any]]) -> pd.Dat
 # ----------------------------------------------------------------------------------------------- Kyverno CLI
 
 #: Where the course's ``kyverno test`` suites live (one directory per suite, each with a ``kyverno-test.yaml``).
-KYVERNO_TESTS_DIR = Path(__file__).resolve().parents[1] / "data" / "kyverno-tests"
+KYVERNO_TESTS_DIR = data_path("kyverno-tests")
 
 
 @dataclass(frozen=True)

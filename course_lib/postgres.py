@@ -290,55 +290,19 @@ def app_deployment(
 
 # --- sandbox CRDs --------------------------------------------------------------------------------
 
-_CLUSTER_SCOPED = {"ClusterPolicy", "ClusterSecretStore", "ClusterIssuer"}
-
-
-def _plural(kind: str) -> str:
-    low = kind.lower()
-    if low.endswith("y") and low[-2:-1] not in "aeiou":
-        return low[:-1] + "ies"
-    return low + ("es" if low.endswith(("s", "x")) else "s")
-
 
 def sandbox_crds(objects: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Minimal CustomResourceDefinitions for the custom kinds in ``objects``, for the **sandbox** only.
-
-    The sandbox's API server knows only built-in kinds; these CRDs (an open schema: the course validated the
-    objects against the real CRD schemas already) let it store CloudNativePG, Argo CD ... objects. No operator
-    acts on them. Never apply them to a real cluster: the operators' charts install the real CRDs there.
+    """Open placeholder CustomResourceDefinitions for the custom kinds in ``objects``, for the **sandbox** only
+    (:func:`course_lib.sandbox.crds.placeholders`; the session installs upstream's real CRDs where it can and adds
+    placeholders only for the rest). Never apply them to a real cluster.
 
     Example:
         >>> [c["metadata"]["name"] for c in sandbox_crds([{"apiVersion": "postgresql.cnpg.io/v1", "kind": "Pooler"}])]
         ['poolers.postgresql.cnpg.io']
-
-    Used in: notebooks 08, 09, 10.
     """
-    seen: dict[tuple[str, str], set[str]] = {}
-    for obj in objects:
-        group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
-        if group and "." in group and not group.endswith(".k8s.io"):
-            seen.setdefault((group, str(obj["kind"])), set()).add(version)
-    crds = []
-    for (group, kind), versions in sorted(seen.items()):
-        plural = _plural(kind)
-        schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-        crds.append(
-            {
-                "apiVersion": "apiextensions.k8s.io/v1",
-                "kind": "CustomResourceDefinition",
-                "metadata": {"name": f"{plural}.{group}"},
-                "spec": {
-                    "group": group,
-                    "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
-                    "scope": "Cluster" if kind in _CLUSTER_SCOPED else "Namespaced",
-                    "versions": [
-                        {"name": v, "served": True, "storage": i == 0, "schema": {"openAPIV3Schema": schema}}
-                        for i, v in enumerate(sorted(versions))
-                    ],
-                },
-            }
-        )
-    return crds
+    from .sandbox._crds import placeholders
+
+    return placeholders(objects)
 
 
 def sandbox_prerequisites(objects: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -40,13 +40,56 @@ _SECRET_PARAM = re.compile(r"(token|secret|password|passwd|api[_-]?key|app[_-]?k
 _PART_FILE = re.compile(r"^(\d\d)_([a-z0-9_]+)\.ipynb$")
 
 
-def repo_root() -> Path:
-    """The checkout that holds ``notebooks/`` (this package is installed editable from it)."""
-    return Path(os.environ.get("COURSE_REPO") or Path(__file__).resolve().parents[1])
+#: Where to get the notebooks when none are found (named in the error).
+_NOTEBOOKS_HINT = (
+    "the installed course_lib carries the library and its data, not the notebooks: run from the course repository "
+    "(or a folder with its notebooks/), from inside that notebooks/ folder, or set COURSE_NOTEBOOKS=/path/to/notebooks"
+)
+
+
+def _holds_parts(folder: Path) -> bool:
+    return folder.is_dir() and any(_PART_FILE.match(p.name) for p in folder.glob("*.ipynb"))
 
 
 def notebooks_dir() -> Path:
-    return Path(os.environ.get("COURSE_NOTEBOOKS") or repo_root() / "notebooks")
+    """The folder with the course notebooks (``NN_name.ipynb``, sources in its ``src/``).
+
+    In order: ``$COURSE_NOTEBOOKS``; the checkout this package runs from (``notebooks/`` beside ``course_lib/``,
+    as in an editable install); ``./notebooks`` in the current folder; the current folder itself when it holds
+    the notebooks (a kernel started by JupyterLab runs there). A wheel does not ship the notebooks: learners
+    open, edit and keep them, so they come from the course repository or a download of its ``notebooks/``.
+
+    Raises:
+        ConfigError: none of these holds a course notebook; the hint says where to point it.
+    """
+    override = os.environ.get("COURSE_NOTEBOOKS")
+    if override:
+        return Path(override)
+    beside = Path(__file__).resolve().parents[1] / "notebooks"  # not package data: the checkout, if there is one
+    if beside.is_dir():
+        return beside
+    for folder in (Path.cwd() / "notebooks", Path.cwd()):
+        if _holds_parts(folder):
+            return folder
+    where = ", ".join(str(p) for p in (beside, Path.cwd() / "notebooks", Path.cwd()))
+    raise ConfigError(
+        f"no course notebooks found (COURSE_NOTEBOOKS is not set; looked in {where})", hint=_NOTEBOOKS_HINT
+    )
+
+
+@contextlib.contextmanager
+def _notebooks_for_kernel(folder: Path) -> Iterator[None]:
+    """Kernels started inside the block find the notebooks where this run found them (``COURSE_NOTEBOOKS``):
+    they run in the run's work folder, where :func:`notebooks_dir` would not."""
+    old = os.environ.get("COURSE_NOTEBOOKS")
+    os.environ["COURSE_NOTEBOOKS"] = str(folder)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("COURSE_NOTEBOOKS", None)
+        else:
+            os.environ["COURSE_NOTEBOOKS"] = old
 
 
 @dataclass(frozen=True)
@@ -288,7 +331,7 @@ def plan_jobs(
         token(required=True)
     available = list_parts(notebooks)
     if not available:
-        raise ConfigError(f"no notebooks found in {notebooks or notebooks_dir()}", hint="run from a course checkout")
+        raise ConfigError(f"no notebooks found in {notebooks or notebooks_dir()}", hint=_NOTEBOOKS_HINT)
     selected = parse_parts(parts, available)
     base = dict(params or {})
     _check_params(base, selected)
@@ -361,7 +404,7 @@ def execute(
     status, cell, error = "ok", None, None
     try:
         learner_sandbox = using_state_dir(job.state_dir) if job.state_dir else contextlib.nullcontext()
-        with learner_sandbox, _kernel_config() as kernel_config:
+        with learner_sandbox, _notebooks_for_kernel(job.part.path.parent), _kernel_config() as kernel_config:
             papermill.execute_notebook(
                 str(job.part.path),
                 str(job.output),

@@ -1,8 +1,21 @@
-"""The first code cell of every notebook: ``settings = cl.start(target=target)``.
+"""The first code cell of every notebook: ``session = cl.start(target=target, learner=learner)``.
 
-It validates the parameters, sets display defaults that keep notebooks small and readable (plotly
-figures as their JSON mime type, which JupyterLab renders natively; pandas without truncated columns),
-and returns the :class:`~course_lib.config.Settings` for the session.
+:func:`start` validates the parameters, sets display defaults that keep notebooks small and readable (plotly
+figures as their JSON mime type, which JupyterLab renders natively; pandas without truncated columns), and returns
+a :class:`Session`: the one object a notebook asks for its settings, its cluster, the sandbox's services, the
+kubeconfig for shell cells and what the target can really do (:class:`Capabilities`).
+
+The session owns the sandbox's lifecycle: the cluster layer never starts a process. On the sandbox target the
+session starts (or reuses) the local control plane the first time ``session.cluster`` is read, and the monitoring
+stack when ``session.stack()`` is called. ``close()`` (or leaving a ``with`` block) stops only what this session
+started; what it reused keeps running for the next notebook (``course sandbox down`` stops everything).
+
+Example:
+    >>> session = start(target="sandbox")
+    >>> session.settings.target
+    'sandbox'
+    >>> session.capabilities.cloud
+    False
 
 Used in: every notebook.
 """
@@ -11,20 +24,274 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings
+from .errors import ConfigError, CourseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .cluster import ApplyReport, Cluster
+    from .sandbox import Stack
 
 _RENDERER = "plotly_mimetype"
 
+#: Controllers a notebook may ask about, and the API group whose presence shows a cluster has that add-on installed.
+#: ``None``: part of every Kubernetes control plane.
+CONTROLLERS: Mapping[str, str | None] = {
+    "kube-controller-manager": None,  # Deployments → ReplicaSets → Pods, namespaces' ServiceAccounts, GC
+    "kube-scheduler": None,
+    "argocd": "argoproj.io",
+    "sealed-secrets": "bitnami.com",
+    "kyverno": "kyverno.io",
+    "traefik": "traefik.io",
+    "istio": "networking.istio.io",
+    "cloudnative-pg": "postgresql.cnpg.io",
+    "external-secrets": "external-secrets.io",
+    "prometheus-operator": "monitoring.coreos.com",
+}
 
-def start(*, target: str = "sandbox", **kwargs: Any) -> Settings:
-    """Validate the notebook's parameters and prepare the display.
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a target can really do. Notebooks ask these, never ``target == "sandbox"``.
+
+    Attributes:
+        live_api: a real kube-apiserver answers: objects are stored, admission (Pod Security, ValidatingAdmission-
+            Policy) runs, ``kubectl`` and ``helm`` work in shell cells.
+        workloads: containers really run (a cluster's nodes). The sandbox's kwok nodes report Pods Running, but no
+            container starts, so nothing can be curled or exec'd into.
+        cloud: DigitalOcean resources can be created and billed (``doks``).
+        local_stack: the sandbox's local services (Prometheus, Alertmanager, VictoriaLogs, the checkout demo) run
+            on this machine and can be started by the session.
+        disposable: the cluster is the course's own throwaway control plane: the course may install the placeholder
+            CRDs a lesson needs (never on a learner's cluster).
+        controllers: the controllers that act on what is applied (see :data:`CONTROLLERS`).
+        reason: one sentence on what this target cannot do, and why.
+    """
+
+    live_api: bool
+    workloads: bool
+    cloud: bool
+    local_stack: bool
+    disposable: bool
+    controllers: frozenset[str] = field(default_factory=frozenset)
+    reason: str = ""
+
+    def runs(self, controller: str) -> bool:
+        """True when ``controller`` (a name in :data:`CONTROLLERS`) acts on this target.
+
+        Raises:
+            ConfigError: an unknown controller name (a typo would otherwise read as "not installed").
+
+        Example:
+            >>> Capabilities(True, False, False, True, True, frozenset({"kube-scheduler"})).runs("kube-scheduler")
+            True
+        """
+        if controller not in CONTROLLERS:
+            raise ConfigError(f"unknown controller {controller!r}", hint=f"one of: {', '.join(CONTROLLERS)}")
+        return controller in self.controllers
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per capability: yes/no and what it means (notebook 00 shows it)."""
+        import pandas as pd
+
+        rows = [
+            ("live_api", self.live_api, "a real Kubernetes API server stores objects and runs admission"),
+            ("workloads", self.workloads, "containers really run on nodes"),
+            ("cloud", self.cloud, "DigitalOcean resources can be created (and billed)"),
+            ("local_stack", self.local_stack, "Prometheus, logs and the demo app run on this machine"),
+            ("disposable", self.disposable, "the course's own throwaway cluster"),
+            ("controllers", bool(self.controllers), ", ".join(sorted(self.controllers)) or "none"),
+        ]
+        return pd.DataFrame(rows, columns=["capability", "available", "meaning"]).set_index("capability")
+
+
+def sandbox_capabilities() -> Capabilities:
+    """What the sandbox target can do on this machine: the control plane's controllers when ``make tools`` built it."""
+    from .cluster._cluster import SANDBOX_DRY_RUN_REASON
+    from .sandbox import _controlplane
+
+    if not _controlplane.available():
+        return Capabilities(False, False, False, True, True, frozenset(), SANDBOX_DRY_RUN_REASON)
+    return Capabilities(
+        live_api=True,
+        workloads=False,
+        cloud=False,
+        local_stack=True,
+        disposable=True,
+        controllers=frozenset({"kube-controller-manager", "kube-scheduler"}),
+        reason="the sandbox's nodes are simulated by kwok: Pods are scheduled and reported Running, but no container runs",
+    )
+
+
+def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
+    """What a real cluster can do: the add-ons are read from the API groups it serves (an add-on's CRDs are there)."""
+    if cluster.dry_run:
+        return Capabilities(False, False, cloud, False, False, frozenset(), str(cluster.reason))
+    groups = cluster.api_groups()
+    found = {name for name, group in CONTROLLERS.items() if group is None or group in groups}
+    missing = sorted(set(CONTROLLERS) - found)
+    reason = f"not installed on this cluster: {', '.join(missing)}" if missing else ""
+    return Capabilities(True, True, cloud, False, False, frozenset(found), reason)
+
+
+class Session:
+    """One notebook's course session: settings, cluster, sandbox services and capabilities.
+
+    Create it with :func:`start`. Attributes are computed when first read, so a notebook that only renders YAML
+    never starts anything.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._cluster: Cluster | None = None
+        self._capabilities: Capabilities | None = None
+        self._started: list[str] = []  # what this session started (and close() stops)
+
+    @property
+    def target(self) -> str:
+        return self.settings.target
+
+    # ------------------------------------------------------------------ capabilities
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this target can really do (a cluster target is asked through its API on first read)."""
+        if self._capabilities is None:
+            if self.target == "sandbox":
+                self._capabilities = sandbox_capabilities()
+            else:
+                cloud = self.target == "doks"
+                try:
+                    self._capabilities = cluster_capabilities(self.cluster, cloud=cloud)
+                except CourseError as exc:  # no kubeconfig yet (on doks Part 1 creates the cluster), or no answer
+                    self._capabilities = Capabilities(False, True, cloud, False, False, frozenset(), exc.message)
+        return self._capabilities
+
+    # ------------------------------------------------------------------ cluster
+    @property
+    def cluster(self) -> Cluster:
+        """The connected :class:`~course_lib.cluster.Cluster`.
+
+        On the sandbox the first read starts the local control plane (or reuses the running one); without a built
+        control plane it is a dry-run Cluster that validates and shows plans.
+        """
+        if self._cluster is None:
+            self._cluster = self._connect()
+        return self._cluster
+
+    def _connect(self) -> Cluster:
+        from . import cluster as kc
+
+        if self.target != "sandbox":
+            return kc.connect(self.target, settings=self.settings)
+        kubeconfig = os.environ.get(kc._cluster.SANDBOX_KUBECONFIG_ENV)
+        if not kubeconfig and self.capabilities.live_api:
+            from .sandbox import _controlplane
+
+            was_running = bool(_controlplane.cluster_status().get("healthy"))
+            kubeconfig = _controlplane.cluster_up().kubeconfig
+            if not was_running:
+                self._started.append("control-plane")
+        if not kubeconfig:
+            return kc.Cluster(target="sandbox", settings=self.settings, reason=self.capabilities.reason)
+        cluster = kc.connect("sandbox", settings=self.settings, kubeconfig=kubeconfig)
+        from .sandbox import crds
+
+        crds.install(cluster)  # upstream's own CRDs (fetched by `make tools`), once per control plane and pin
+        return cluster
+
+    @property
+    def kubeconfig(self) -> str | None:
+        """The cluster's kubeconfig file (``None`` for a dry run)."""
+        return self.cluster.kubeconfig if not self.cluster.dry_run else None
+
+    def use_in_shell(self) -> str | None:
+        """Point ``kubectl``/``helm`` in shell cells (``!kubectl get pods``) at this session's cluster.
+
+        Returns the kubeconfig path, or ``None`` when there is no API server (a dry run): shell cells then say so.
+        """
+        if not self.capabilities.live_api:
+            return None
+        return self.cluster.use_in_shell()
+
+    def prepare(self, objects: Sequence[Mapping[str, Any]]) -> ApplyReport | None:
+        """On the course's own control plane, give the API server what ``objects`` need and a cluster's charts would
+        bring: a Namespace for every namespace they use but do not create, and an open placeholder CRD for each
+        custom kind whose upstream CRD is not installed (upstream's are, where ``make tools`` could fetch them).
+
+        Returns the apply report, or ``None`` on a learner's cluster (nothing is ever installed there) or when
+        nothing was missing.
+
+        Used in: notebooks 02, 08, 09, 10.
+        """
+        if not self.capabilities.disposable:
+            return None
+        from .manifests import namespace
+        from .sandbox import crds
+
+        cluster = self.cluster
+        known = crds.installed_names(cluster) if not cluster.dry_run else set()
+        created = {o["metadata"]["name"] for o in objects if o.get("kind") == "Namespace"}
+        used = {str(o["metadata"]["namespace"]) for o in objects if (o.get("metadata") or {}).get("namespace")}
+        needed = [*crds.placeholders(objects, known=known), *(namespace(n) for n in sorted(used - created))]
+        return cluster.apply(needed) if needed else None
+
+    # ------------------------------------------------------------------ sandbox services
+    def stack(self, **kwargs: Any) -> Stack | None:
+        """The sandbox's local monitoring stack (:func:`course_lib.sandbox.up`, started or reused), or ``None`` on a
+        target that has no local services (a cluster runs its own Prometheus)."""
+        if not self.capabilities.local_stack:
+            return None
+        from . import sandbox
+
+        stack = sandbox.up(**kwargs)
+        if not stack.reused:
+            self._started.append("stack")
+        return stack
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> tuple[str, ...]:
+        """Stop what this session started (never what it reused); returns the names stopped."""
+        stopped: list[str] = []
+        if self._cluster is not None:
+            self._cluster.close()
+        if "stack" in self._started:
+            from .sandbox._stack import stop_stack
+
+            stopped.extend(stop_stack())
+        if "control-plane" in self._started:
+            from .sandbox import _controlplane
+
+            if _controlplane.cluster_down():
+                stopped.append("control-plane")
+        self._started.clear()
+        self._cluster = None
+        return tuple(stopped)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Session(target={self.target!r}, learner={self.settings.learner!r}, run_id={self.settings.run_id!r})"
+
+
+def start(*, target: str = "sandbox", **kwargs: Any) -> Session:
+    """Validate the notebook's parameters, prepare the display and return the :class:`Session`.
+
+    Raises:
+        ConfigError: a bad parameter (before anything is started).
 
     Example:
-        >>> settings = start(target="sandbox")
-        >>> settings.target
-        'sandbox'
+        >>> session = start(target="sandbox", learner="ada")
+        >>> session.settings.learner
+        'ada'
     """
     settings = Settings(target=target, **kwargs)  # type: ignore[arg-type]
     _plotly_mimetype()
@@ -35,10 +302,10 @@ def start(*, target: str = "sandbox", **kwargs: Any) -> Settings:
         pd.set_option("display.width", 160)
     except ImportError:  # pragma: no cover
         pass
-    return settings
+    return Session(settings)
 
 
-__all__ = ["start"]
+__all__ = ["CONTROLLERS", "Capabilities", "Session", "start"]
 
 
 def _plotly_mimetype() -> None:

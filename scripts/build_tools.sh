@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the course's external programs from pinned Go sources into a cache outside git.
 #
-#   scripts/build_tools.sh            build every tool in TOOLS (tools/pins.env)
+#   scripts/build_tools.sh            build every tool in TOOLS (course_lib/data/tools/pins.env)
 #   scripts/build_tools.sh helm       build only these tools
 #   scripts/build_tools.sh --list     print name, version and target path of each tool, build nothing
 #
@@ -9,11 +9,12 @@
 # `make tools` never breaks a setup that does not need the tools; course_lib then raises ToolMissingError.
 # Output: ${COURSE_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/course-lib}/tools/<name>-<pin-hash>/bin/<binary>
 # GO_BIN=/path/to/go picks a Go binary (a path that does not exist means "no Go").
-# The pin hash must match course_lib/tools.py:pin_hash (same lines, same order, same wrapper files).
+# The pin hash must match course_lib/tools.py:pin_hash (same lines, same order, same wrapper files): both read
+# the package's data folder, course_lib/data (or $COURSE_DATA_DIR, the one override, also course_lib's).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PINS="${COURSE_TOOLS_PINS:-$ROOT/tools/pins.env}"   # override for tests
+PINS="${COURSE_DATA_DIR:-$ROOT/course_lib/data}/tools/pins.env"
 WRAPPERS="$(dirname "$PINS")"
 CACHE="${COURSE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/course-lib}"
 
@@ -60,7 +61,7 @@ build_one() {
   read -r -a bins <<<"$binaries"
   read -r -a pkgs <<<"$packages"
   if [[ -z "$version" ]]; then
-    say "$tool: no $(prefix_of "$tool")_VERSION in tools/pins.env; known tools: $TOOLS"
+    say "$tool: no $(prefix_of "$tool")_VERSION in $PINS; known tools: $TOOLS"
     return 2
   fi
   dir="$(target_dir "$tool")"
@@ -82,7 +83,7 @@ build_one() {
   elif [[ -f "$WRAPPERS/$tool/go.mod" ]]; then
     (cd "$WRAPPERS/$tool" && "$GO" build "${tagflag[@]}" -ldflags="$ldflags" -o "$tmp/bin/" "${pkgs[@]}")
   else
-    say "$tool: neither $(prefix_of "$tool")_PACKAGE nor tools/$tool/go.mod; cannot build"
+    say "$tool: neither $(prefix_of "$tool")_PACKAGE in $PINS nor $WRAPPERS/$tool/go.mod; cannot build"
     rm -rf "$tmp"; return 2
   fi
   # a single program may come out under its package's name: give it the expected one

@@ -53,7 +53,7 @@ PARTS_WITHOUT_TOOLS = {0, 11}
 
 
 def missing_tools() -> list[str]:
-    """Programs of `tools/pins.env`'s TOOLS that are not built on this machine."""
+    """Programs of `course_lib/data/tools/pins.env`'s TOOLS that are not built on this machine."""
     from course_lib import tools
 
     pins = tools.read_pins()

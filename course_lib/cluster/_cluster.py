@@ -43,6 +43,10 @@ SANDBOX_DRY_RUN_REASON = (
     "the sandbox's Kubernetes control plane is not built on this machine (run `make tools` to build "
     "kube-apiserver, etcd and kwok from Go modules), so apply validates and shows the plan instead"
 )
+SANDBOX_NOT_STARTED_REASON = (
+    "no sandbox kubeconfig was given, so apply validates and shows the plan: the session starts the sandbox's "
+    "control plane and connects to it (`session = cl.start(target='sandbox')`, then `session.cluster`)"
+)
 
 
 def _validator() -> tuple[Callable[[Any], Any] | None, str | None]:
@@ -569,6 +573,21 @@ class Cluster:
         except Exception as exc:
             raise self._convert(exc, "read the server version of") from None
 
+    def api_groups(self) -> frozenset[str]:
+        """The API groups the server serves (``apps``, ``argoproj.io`` ...): which add-ons a cluster has installed.
+
+        Raises:
+            ClusterError: a dry-run cluster has no server to ask.
+        """
+        self._need_api("list the API groups of")
+        from kubernetes import client
+
+        try:
+            groups = client.ApisApi(self._api).get_api_versions().groups or []
+        except Exception as exc:
+            raise self._convert(exc, "list the API groups of") from None
+        return frozenset(g.name for g in groups)
+
     # ------------------------------------------------------------------ waiting
     def wait(
         self,
@@ -1020,10 +1039,9 @@ def connect(
 ) -> Cluster:
     """Connect to the course's cluster for a target.
 
-    - ``sandbox``: the sandbox's real local control plane (kube-apiserver, etcd, controller-manager, scheduler and
-      kwok's simulated nodes), started or reused, when ``make tools`` has built it; otherwise — or with
-      ``dry_run=True`` — a dry-run :class:`Cluster` that validates and shows plans. ``kubeconfig=`` (or
-      ``$COURSE_SANDBOX_KUBECONFIG``) points it at another local control plane.
+    - ``sandbox``: the sandbox's real local control plane at ``kubeconfig=`` (or ``$COURSE_SANDBOX_KUBECONFIG``).
+      This function never starts it: :class:`course_lib.session.Session` does, and hands over the kubeconfig.
+      Without one — or with ``dry_run=True`` — a dry-run :class:`Cluster` that validates and shows plans.
     - ``kubeconfig``: any cluster in a kubeconfig (``kubeconfig=``, ``settings.kubeconfig``, ``$KUBECONFIG`` or
       ``~/.kube/config``), optionally a named ``context``.
     - ``doks``: the DigitalOcean cluster whose kubeconfig the provisioning step wrote (pass its path as
@@ -1046,19 +1064,15 @@ def connect(
         >>> cluster.dry_run
         True
 
-    Used in: notebooks 02-09 (``cluster = cl.cluster.connect(target)``).
+    Used in: :attr:`course_lib.session.Session.cluster` (notebooks use ``session.cluster``).
     """
     chosen = validate_target(target or (settings.target if settings else "sandbox"))
     settings = settings or Settings(target=chosen)
     if chosen == "sandbox":
+        # the cluster layer never starts processes: the session starts the control plane and hands its kubeconfig
         kubeconfig = kubeconfig or os.environ.get(SANDBOX_KUBECONFIG_ENV) or None
-        if not kubeconfig and not dry_run:
-            from ..sandbox import _controlplane
-
-            if _controlplane.available():  # the real local control plane: start it or reuse the running one
-                kubeconfig = _controlplane.cluster_up().kubeconfig
         if not kubeconfig:
-            reason = SANDBOX_DRY_RUN_REASON if not dry_run else "dry_run=True was requested on the sandbox"
+            reason = SANDBOX_NOT_STARTED_REASON if not dry_run else "dry_run=True was requested on the sandbox"
             return Cluster(target=chosen, settings=settings, reason=reason)
     path = kubeconfig or settings.kubeconfig
     context = context or settings.context
@@ -1111,4 +1125,11 @@ def connect(
     )
 
 
-__all__ = ["SANDBOX_DRY_RUN_REASON", "Cluster", "connect", "rollout_progress", "service_proxy_path"]
+__all__ = [
+    "SANDBOX_DRY_RUN_REASON",
+    "SANDBOX_NOT_STARTED_REASON",
+    "Cluster",
+    "connect",
+    "rollout_progress",
+    "service_proxy_path",
+]

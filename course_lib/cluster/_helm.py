@@ -1,6 +1,6 @@
 """Helm, the real binary: create, lint, template and a client-side install dry run.
 
-``helm`` is built from its pinned Go source by ``make tools`` (see ``tools/pins.env``); without it every
+``helm`` is built from its pinned Go source by ``make tools`` (see ``course_lib/data/tools/pins.env``); without it every
 function raises :class:`~course_lib.errors.ToolMissingError` naming that fix. Failures carry helm's own
 stderr in a :class:`~course_lib.errors.ToolError`.
 

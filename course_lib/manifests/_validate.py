@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -23,13 +22,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .._resources import MISSING_HINT, data_path
 from ..errors import ConfigError, ValidationError, redact
 from ._versions import OUTDATED
 
 #: Kubernetes minor the built-in kinds are checked against (a version DOKS offers; override per call).
 DEFAULT_KUBE_VERSION = "1.34"
-#: Where the CRD schemas live: the repository's ``data/crds`` (or ``$COURSE_CRD_DIR``).
-CRD_DIR = Path(os.environ.get("COURSE_CRD_DIR") or Path(__file__).resolve().parents[2] / "data" / "crds")
+#: Where the CRD schemas live: the package's ``data/crds`` (``course_lib._resources``; override ``COURSE_DATA_DIR``).
+CRD_DIR = data_path("crds")
 _MAX_MESSAGE = 300
 _HIDDEN_PATHS = {("Secret", "data"), ("Secret", "stringData")}
 
@@ -177,12 +177,12 @@ def crd_index(crd_dir: str = str(CRD_DIR)) -> dict[tuple[str, str, str], Path]:
     """Map ``(group, version, kind)`` → schema file for every file in ``data/crds``.
 
     Raises:
-        ConfigError: the directory is missing (the package was installed without the repository).
+        ConfigError: the directory is missing (the package's data folder is incomplete).
     """
     if not Path(crd_dir).is_dir():
         raise ConfigError(
             f"the CRD schema directory {crd_dir} does not exist",
-            hint="install the course from its repository (pip install -e .) or set COURSE_CRD_DIR to its data/crds",
+            hint=MISSING_HINT,
         )
     index: dict[tuple[str, str, str], Path] = {}
     for path in sorted(Path(crd_dir).glob("*/*_*.json")):

@@ -4,6 +4,8 @@ Example:
     >>> text = to_yaml([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}])
     >>> from_yaml(text)[0]["kind"]
     'Namespace'
+    >>> from_yaml("kind: X\nops: [=, '!=']\n")[0]["ops"]
+    ['=', '!=']
 
 Used in: notebooks 02, 04, 05, 08, 09 (``print(to_yaml(objects))``) and ``course validate --file``.
 """
@@ -15,6 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationError
+
+
+def _loader() -> type:
+    """PyYAML's safe loader, except that a bare ``=`` is the string ``"="`` (as Kubernetes' YAML reads it).
+
+    PyYAML implements YAML 1.1's ``!!value`` tag for ``=`` and has no constructor for it, so upstream CRDs that
+    list ``=`` in an enum (Argo CD's, for one) would not load.
+    """
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))  # type: ignore[arg-type]
+    return Loader
 
 
 def to_yaml(objects: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> str:
@@ -37,7 +54,7 @@ def from_yaml(text: str, *, source: str = "<text>") -> list[dict[str, Any]]:
     import yaml
 
     try:
-        docs = list(yaml.safe_load_all(text))
+        docs = list(yaml.load_all(text, Loader=_loader()))  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ValidationError(
             f"{source} is not valid YAML: {exc}", hint="check indentation and that documents are separated by ---"

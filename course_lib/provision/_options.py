@@ -6,12 +6,12 @@ Used in: notebook 01 (choosing a spec), notebook 11 (what the session cost).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from .._resources import MISSING_HINT, data_path
 from ..errors import ConfigError
 
 #: DOKS bills a node pool per second, for at most 672 hours (28 days) a month.
@@ -120,10 +120,8 @@ def _did_you_mean(value: str, choices: tuple[str, ...]) -> str:
 
 
 def data_dir() -> Path:
-    """Directory of the offline DigitalOcean snapshot (``COURSE_DATA_DIR`` overrides the repo's ``data/``)."""
-    base = os.environ.get("COURSE_DATA_DIR")
-    root = Path(base) if base else Path(__file__).resolve().parents[2] / "data"
-    return root / "digitalocean"
+    """Directory of the offline DigitalOcean snapshot: the package's ``data/digitalocean`` (see ``_resources``)."""
+    return data_path("digitalocean")
 
 
 def _addon(raw: dict[str, Any]) -> AddonPrice:
@@ -170,7 +168,7 @@ def _snapshot(path: str) -> Options:
     except FileNotFoundError as exc:
         raise ConfigError(
             f"the DigitalOcean snapshot is missing: {exc.filename}",
-            hint="run from a checkout of the course repository, or set COURSE_DATA_DIR to its data/ folder",
+            hint=MISSING_HINT,
         ) from None
     about = sizes_json.get("_about", {})
     return build_options(

@@ -20,6 +20,7 @@ Used in: notebook 03, notebook 04 (Traefik) and every notebook that runs on ``ta
 
 from __future__ import annotations
 
+from . import _crds as crds
 from ._derive import (
     DEFAULT_SELECTOR,
     LocalService,
@@ -42,12 +43,14 @@ from ._stack import (
     overview,
     state_file,
     status,
+    stop_stack,
     up,
 )
 from ._traefik import TraefikEndpoints, is_loopback_url, traefik_down, traefik_endpoints, traefik_up
 
 __all__ = [
     "DEFAULT_SELECTOR",
+    "crds",
     "RULES_TESTS_DIR",
     "Faults",
     "LocalService",
@@ -61,6 +64,7 @@ __all__ = [
     "TraefikEndpoints",
     "check_rules",
     "down",
+    "stop_stack",
     "explain_selection",
     "is_loopback_url",
     "isolated",

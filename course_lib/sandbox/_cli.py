@@ -46,6 +46,14 @@ def up(backfill_hours: float, timeout: float, cluster: bool, nodes: int) -> None
 
 
 @sandbox.command()
+def crds() -> None:
+    """Fetch upstream's CRDs from the projects' Go modules for the sandbox's API server (`make tools` runs it)."""
+    from ._crds import main
+
+    raise SystemExit(main())
+
+
+@sandbox.command()
 def down() -> None:
     """Stop every sandbox process (Traefik and its backends too) and delete its temporary files."""
     from ._stack import down as _down

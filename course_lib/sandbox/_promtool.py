@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._resources import data_path
 from ..errors import SandboxError
 from ._process import find_binary
 
 #: Repository folder with the course's rule files and their promtool unit tests.
-RULES_TESTS_DIR = Path(__file__).resolve().parents[2] / "data" / "rules-tests"
+RULES_TESTS_DIR = data_path("rules-tests")
 
 
 @dataclass(frozen=True)

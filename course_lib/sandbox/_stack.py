@@ -805,6 +805,15 @@ def overview() -> SandboxOverview:
     return SandboxOverview(status(), cluster_status(), tuple(statuses()))
 
 
+def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
+    """Stop the stack's services only (the control plane keeps running); returns the names stopped.
+
+    Used by :meth:`course_lib.session.Session.close` for a stack that session started.
+    """
+    with _locked():
+        return _stop_recorded(_read_state(), timeout=timeout)
+
+
 def down(*, timeout: float = 5.0) -> tuple[str, ...]:
     """Stop what was started on demand (Traefik and its backends), the sandbox stack (reverse start order,
     SIGTERM → ``timeout`` → SIGKILL), the sandbox's Kubernetes control plane if one runs, and delete their files.
@@ -817,7 +826,8 @@ def down(*, timeout: float = 5.0) -> tuple[str, ...]:
     from ._controlplane import cluster_down
 
     with _locked():
-        stopped = _ondemand.stop_all(timeout=timeout) + _stop_recorded(_read_state(), timeout=timeout)
+        stopped = _ondemand.stop_all(timeout=timeout)
+    stopped += stop_stack(timeout=timeout)
     return (*stopped, "control-plane") if cluster_down() else stopped
 
 
@@ -868,6 +878,7 @@ __all__ = [
     "StackStatus",
     "as_dict",
     "down",
+    "stop_stack",
     "isolated",
     "state_file",
     "status",

@@ -10,7 +10,7 @@ calls home are off (``--global.checkNewVersion=false``, ``--global.sendAnonymous
 Traefik reads its CRDs and the Gateway API CRDs from the API server, so :func:`install_crds` applies them first:
 Traefik's from ``docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml`` of the Go module
 ``make tools`` built it from, Gateway API's from ``config/crd/standard`` of ``sigs.k8s.io/gateway-api`` at the
-version ``tools/traefik/go.mod`` requires — both out of the Go module cache (``go mod download``), not GitHub.
+version ``course_lib/data/tools/traefik/go.mod`` requires — both out of the Go module cache (``go mod download``), not GitHub.
 
 Example:
     >>> from course_lib import sandbox
@@ -150,7 +150,7 @@ def _wrapper_dir() -> Path:
 
 
 def required_version(module: str) -> str:
-    """The version of ``module`` that ``tools/traefik/go.mod`` builds with (e.g. gateway-api ``v1.4.0``)."""
+    """The version of ``module`` that the Traefik wrapper module (``<pins dir>/traefik/go.mod``) builds with (e.g. gateway-api ``v1.4.0``)."""
     from .. import tools
 
     if module == TRAEFIK_MODULE:
@@ -158,7 +158,7 @@ def required_version(module: str) -> str:
     text = (_wrapper_dir() / "go.mod").read_text()
     found = re.search(rf"^\s*{re.escape(module)}\s+(v\S+)", text, re.MULTILINE)
     if not found:
-        raise SandboxError(f"{module} is not required by tools/traefik/go.mod", hint="run `go mod tidy` there")
+        raise SandboxError(f"{module} is not required by the Traefik wrapper go.mod", hint="run `go mod tidy` there")
     return found.group(1)
 
 
@@ -213,17 +213,32 @@ def _kubectl(kubeconfig: str, *args: str, timeout: float = 120) -> subprocess.Co
 
 
 def install_crds(kubeconfig: str, *, gateway: bool = True) -> list[str]:
-    """Apply Traefik's CRDs (and Gateway API's) to the cluster and wait until they are served. Returns their names.
+    """Apply Traefik's CRDs (and Gateway API's) that the cluster does not serve yet, and wait until they are served.
+    Returns the names applied (empty when all were there).
 
+    CRDs already installed are left as they are: the session installs upstream's CRDs into the sandbox
+    (:mod:`course_lib.sandbox._crds`, Traefik's from the chart's release), and those stay authoritative.
     Server-side apply: the Gateway API CRDs are too large for kubectl's client-side ``last-applied`` annotation.
     """
-    files = crd_files(gateway=gateway)
-    args = ["apply", "--server-side", "--force-conflicts", "-o", "name"]
-    for f in files:
-        args += ["-f", str(f)]
-    names = _kubectl(kubeconfig, *args).stdout.split()
-    _kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *names, timeout=90)
-    return [n.split("/", 1)[-1] for n in names]
+    import yaml
+
+    have = set(_kubectl(kubeconfig, "get", "crd", "-o", "name").stdout.split())
+    docs = []
+    for f in crd_files(gateway=gateway):
+        for doc in yaml.safe_load_all(f.read_text()):
+            name = f"customresourcedefinition.apiextensions.k8s.io/{(doc or {}).get('metadata', {}).get('name')}"
+            if doc and doc.get("kind") == "CustomResourceDefinition" and name not in have:
+                docs.append(doc)
+    if not docs:
+        return []
+    from ._ondemand import workdir
+
+    path = workdir(GROUP) / "crds.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    names = _kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-o", "name", "-f", str(path)).stdout
+    _kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *names.split(), timeout=90)
+    return [n.split("/", 1)[-1] for n in names.split()]
 
 
 # --- lifecycle -------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def plane() -> cp.ControlPlane:
 
 @pytest.fixture
 def namespace(plane: cp.ControlPlane):  # one labelled namespace per test, removed after
-    cluster = kc.connect("sandbox")
+    cluster = kc.connect("sandbox", kubeconfig=plane.kubeconfig)
     name = f"t-{uuid.uuid4().hex[:8]}"
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"course-test": "1"}}})
     yield cluster, name
@@ -54,10 +54,22 @@ def test_up_reuses_the_running_control_plane(plane: cp.ControlPlane) -> None:
 
 
 def test_connect_gives_a_real_cluster(plane: cp.ControlPlane) -> None:
-    cluster = kc.connect("sandbox")
+    cluster = kc.connect("sandbox", kubeconfig=plane.kubeconfig)
     assert not cluster.dry_run
     assert cluster.server_version().startswith("v1.37")
     assert kc.connect("sandbox", dry_run=True).dry_run  # dry run stays available for teaching
+    assert kc.connect("sandbox").dry_run  # the cluster layer never starts (or finds) a control plane itself
+
+
+def test_the_session_starts_the_control_plane_and_connects_to_it(plane: cp.ControlPlane) -> None:
+    import course_lib as cl
+
+    with cl.start(target="sandbox") as session:
+        assert session.capabilities.live_api and session.capabilities.runs("kube-scheduler")
+        assert not session.cluster.dry_run
+        assert session.kubeconfig == plane.kubeconfig  # reused, not restarted
+        assert "apps" in session.cluster.api_groups()
+    assert cp.control_plane_healthy(plane)  # a reused control plane outlives the session that reused it
 
 
 def test_deployment_gets_three_running_pods(namespace) -> None:

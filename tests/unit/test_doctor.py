@@ -31,7 +31,7 @@ def test_missing_binaries_name_their_fix(monkeypatch: pytest.MonkeyPatch) -> Non
     assert not built.ok and not built.required and "make tools" in built.fix
 
 
-#: the program the doctor looks for, per tool in tools/pins.env
+#: the program the doctor looks for, per tool in course_lib/data/tools/pins.env
 PROGRAM_OF_TOOL = {
     "helm": "helm",
     "kubernetes": "kube-apiserver",

@@ -166,7 +166,7 @@ def test_crd_schemas_listing() -> None:
 
 
 def test_missing_crd_directory_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="COURSE_CRD_DIR"):
+    with pytest.raises(ConfigError, match="COURSE_DATA_DIR"):
         _validate.crd_index(str(tmp_path / "nowhere"))
     assert _validate.crd_index(str(tmp_path)) == {}  # an empty directory is fine: every CRD kind is then unknown
 

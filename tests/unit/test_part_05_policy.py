@@ -143,7 +143,7 @@ def test_heatmap_is_small_and_deterministic() -> None:
 
 def test_charts_and_comparison() -> None:
     assert p.charts()["kyverno"].version == "3.9.1"
-    # the chart ships the same Kyverno release as the CLI the course builds (tools/pins.env)
+    # the chart ships the same Kyverno release as the CLI the course builds (data/tools/pins.env)
     assert p.charts()["kyverno"].app_version == tools.read_pins()["KYVERNO_VERSION"]
     assert "--version 9.1.0" in p.FALCO_CHART.commands and "driver.kind=modern_ebpf" in p.FALCO_CHART.commands
     assert list(p.charts_table()["release"]) == ["kyverno", "falco", "external-secrets"]

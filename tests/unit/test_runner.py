@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -254,3 +255,36 @@ def test_each_learner_of_a_matrix_gets_a_private_sandbox(tmp_path: Path, monkeyp
 
     single = runner.run_parts("0", out=tmp_path / "r1", notebooks=d, progress=False)
     assert shared in printed(single.results[0].output)
+
+
+def test_notebooks_are_found_beside_the_package_in_the_current_folder_or_named(
+    nbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COURSE_NOTEBOOKS", raising=False)
+    assert runner.notebooks_dir() == Path(runner.__file__).resolve().parents[1] / "notebooks"  # the checkout
+    # an installed wheel: no notebooks/ beside the package
+    monkeypatch.setattr(runner, "__file__", str(tmp_path / "site-packages" / "course_lib" / "runner.py"))
+    monkeypatch.chdir(tmp_path)
+    assert runner.notebooks_dir() == nbdir  # ./notebooks
+    monkeypatch.chdir(nbdir)
+    assert runner.notebooks_dir() == nbdir  # inside it, as a kernel JupyterLab starts there
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(ConfigError, match="COURSE_NOTEBOOKS") as info:
+        runner.list_parts()
+    assert "course repository" in info.value.hint
+    monkeypatch.setenv("COURSE_NOTEBOOKS", str(nbdir))
+    assert [p.number for p in runner.list_parts()] == [0, 1, 2, 3]
+
+
+def test_kernels_of_a_run_find_the_notebooks_it_ran(
+    nbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COURSE_NOTEBOOKS", raising=False)
+    make_notebook(
+        nbdir / "04_where.ipynb", "Where", 'target = "sandbox"', ["import os; print(os.environ['COURSE_NOTEBOOKS'])"]
+    )
+    report = runner.run_parts("4", out=tmp_path / "runs", notebooks=nbdir, progress=False, html=False)
+    assert report.ok and printed(report.results[0].output).strip() == str(nbdir)
+    assert "COURSE_NOTEBOOKS" not in os.environ  # restored after the run

@@ -33,3 +33,120 @@ def test_start_sets_the_renderer_when_plotly_is_already_loaded(monkeypatch: pyte
 def test_start_rejects_a_bad_target_before_touching_the_display() -> None:
     with pytest.raises(cl.CourseError, match="target"):
         cl.start(target="moon")
+
+
+# ---------------------------------------------------------------------------------------------- the Session
+from pathlib import Path  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+from course_lib import session as sm  # noqa: E402
+from course_lib.sandbox import _controlplane  # noqa: E402
+
+
+def test_start_returns_a_session_with_the_validated_settings() -> None:
+    session = cl.start(target="sandbox", learner="ada")
+    assert isinstance(session, sm.Session)
+    assert session.settings.learner == "ada" and session.target == "sandbox"
+    with pytest.raises(cl.ConfigError, match="learner"):
+        cl.start(target="sandbox", learner="Ada Lovelace!")
+
+
+def test_sandbox_without_a_built_control_plane_is_an_honest_dry_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_controlplane, "available", lambda: False)
+    monkeypatch.delenv("COURSE_SANDBOX_KUBECONFIG", raising=False)
+
+    def no_start(**_: object) -> None:
+        raise AssertionError("nothing may start without a built control plane")
+
+    monkeypatch.setattr(_controlplane, "cluster_up", no_start)
+    session = cl.start(target="sandbox")
+    caps = session.capabilities
+    assert (caps.live_api, caps.workloads, caps.cloud, caps.local_stack) == (False, False, False, True)
+    assert session.cluster.dry_run and "make tools" in str(session.cluster.reason)
+    assert session.kubeconfig is None and session.use_in_shell() is None
+    assert session.close() == ()
+
+
+class _Plane:
+    def __init__(self, healthy_before: bool) -> None:
+        self.healthy_before = healthy_before
+        self.ups = 0
+        self.downs = 0
+
+    def install(self, monkeypatch: pytest.MonkeyPatch, kubeconfig: Path) -> None:
+        monkeypatch.setattr(_controlplane, "available", lambda: True)
+        monkeypatch.setattr(_controlplane, "cluster_status", lambda: {"healthy": self.healthy_before})
+
+        def up(**_: object) -> SimpleNamespace:
+            self.ups += 1
+            return SimpleNamespace(kubeconfig=str(kubeconfig))
+
+        def down() -> bool:
+            self.downs += 1
+            return True
+
+        monkeypatch.setattr(_controlplane, "cluster_up", up)
+        monkeypatch.setattr(_controlplane, "cluster_down", down)
+
+
+@pytest.mark.parametrize(("running_before", "downs"), [(True, 0), (False, 1)])
+def test_close_stops_the_control_plane_only_when_this_session_started_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, running_before: bool, downs: int
+) -> None:
+    monkeypatch.delenv("COURSE_SANDBOX_KUBECONFIG", raising=False)
+    plane = _Plane(healthy_before=running_before)
+    kubeconfig = tmp_path / "kubeconfig.yaml"
+    plane.install(monkeypatch, kubeconfig)
+    handed: list[object] = []
+    monkeypatch.setattr(cl.cluster, "connect", lambda target, **kw: handed.append(kw["kubeconfig"]) or _FakeCluster())
+    from course_lib.sandbox import crds
+
+    installed: list[object] = []
+    monkeypatch.setattr(crds, "install", installed.append)
+    with cl.start(target="sandbox") as session:
+        assert session.capabilities.live_api and not session.capabilities.workloads
+        session.cluster  # noqa: B018 - the first read starts (or reuses) the control plane
+        session.cluster  # noqa: B018 - and the second reuses the connection
+    assert plane.ups == 1 and handed == [str(kubeconfig)]
+    assert len(installed) == 1 and isinstance(installed[0], _FakeCluster)  # upstream CRDs go in once, on connect
+    assert plane.downs == downs
+
+
+class _FakeCluster:
+    dry_run = False
+    reason = None
+    kubeconfig = "/k"
+
+    def __init__(self, groups: frozenset[str] = frozenset()) -> None:
+        self.groups = groups
+        self.closed = False
+
+    def api_groups(self) -> frozenset[str]:
+        return self.groups
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_cluster_target_reports_the_add_ons_its_api_serves() -> None:
+    caps = sm.cluster_capabilities(_FakeCluster(frozenset({"apps", "argoproj.io", "bitnami.com"})), cloud=True)  # type: ignore[arg-type]
+    assert caps.live_api and caps.workloads and caps.cloud and not caps.local_stack and not caps.disposable
+    assert caps.runs("argocd") and caps.runs("sealed-secrets") and caps.runs("kube-controller-manager")
+    assert not caps.runs("kyverno") and "kyverno" in caps.reason
+    with pytest.raises(cl.ConfigError, match="argo-cd"):
+        caps.runs("argo-cd")  # a typo is an error, not "not installed"
+    assert caps.to_frame().loc["controllers", "available"]
+
+
+def test_a_target_without_local_services_has_no_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    session = cl.start(target="kubeconfig")
+    session._capabilities = sm.cluster_capabilities(_FakeCluster(), cloud=False)  # type: ignore[arg-type]
+    assert session.stack() is None
+
+
+def test_the_cluster_layer_never_imports_the_sandbox() -> None:
+    layer = Path(cl.__file__).parent / "cluster"
+    offenders = [
+        p.name for p in layer.glob("*.py") if "sandbox import" in p.read_text() or "..sandbox" in p.read_text()
+    ]
+    assert offenders == []

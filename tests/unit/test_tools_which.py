@@ -26,7 +26,7 @@ def pins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         'FAKETOOL_LDFLAGS="-s -w -X main.version=v1.2.3"\nWRAPPED_TOOL_VERSION=v0.1.0\n'
         'WRAPPED_TOOL_PACKAGES="example.com/x/cmd/alpha example.com/x/cmd/beta"\nWRAPPED_TOOL_BINARY="alpha beta"\n'
     )
-    monkeypatch.setenv("COURSE_TOOLS_PINS", str(file))
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # the one data override: its tools/pins.env
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     return file
 

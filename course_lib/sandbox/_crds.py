@@ -1,0 +1,309 @@
+"""Upstream's own CustomResourceDefinitions on the sandbox's API server.
+
+The projects the course installs on a cluster (Argo CD, Kyverno, CloudNativePG, Traefik, Istio, Gateway API, the
+Prometheus Operator, Sealed Secrets) ship their CRDs as YAML files inside their Go modules. ``make tools`` runs
+:func:`fetch`: it downloads each module pinned in :data:`course_lib.pins.UPSTREAM_CRDS` from the Go module proxy
+(source only; nothing is compiled) and copies the CRD documents into the cache, with a manifest of where each came
+from. The session then installs them into the sandbox's control plane (:func:`install`), so a custom resource
+applied there is judged by upstream's schema, CEL rules included — not by the course's authored copy.
+
+Kinds with no obtainable CRD (External Secrets Operator: its module is not served) get an open placeholder CRD
+(:func:`placeholders`) and are checked by the authored schemas in ``data/crds`` only.
+
+Example:
+    >>> from course_lib.sandbox import crds
+    >>> crds.cache_path().name.startswith("crds-")
+    True
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import config
+from ..errors import SandboxError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..cluster import ApplyReport, Cluster
+    from ..pins import CrdSource
+
+#: Label on every upstream CRD the course installed, valued with the pin hash (a changed pin reinstalls them).
+LABEL = "course-lib/upstream-crds"
+
+
+def _sources() -> tuple[CrdSource, ...]:
+    from ..pins import UPSTREAM_CRDS
+
+    return UPSTREAM_CRDS
+
+
+def pin_hash(sources: Sequence[CrdSource] | None = None) -> str:
+    """First 12 hex digits of the sha256 of the pinned sources: the cache folder's name and the CRDs' label."""
+    text = json.dumps([[s.module, s.version, list(s.paths)] for s in (sources or _sources())])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def cache_path(sources: Sequence[CrdSource] | None = None) -> Path:
+    """``<cache>/crds-<pin hash>``: where :func:`fetch` writes the CRDs of these sources."""
+    return config.cache_dir() / f"crds-{pin_hash(sources)}"
+
+
+@dataclass(frozen=True)
+class FetchedCrd:
+    """One CRD as fetched: its name, group, kinds and where it came from."""
+
+    name: str
+    group: str
+    kind: str
+    project: str
+    module: str
+    version: str
+    file: str
+
+
+def _split_crds(text: str, source: str) -> list[dict[str, Any]]:
+    from ..manifests import from_yaml
+
+    return [d for d in from_yaml(text, source=source) if d.get("kind") == "CustomResourceDefinition"]
+
+
+def _module_dir(module: str, version: str, *, timeout: float) -> Path:
+    from .. import tools
+
+    with tempfile.TemporaryDirectory(prefix="course-crds-") as tmp:  # outside any go.mod
+        result = tools.run(
+            "go",
+            ["mod", "download", "-json", f"{module}@{version}"],
+            cwd=tmp,
+            env={"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"},
+            timeout=timeout,
+            what=f"go mod download {module}@{version}",
+            hint="the Go module proxy must serve this version; pick another in course_lib/pins.py (UPSTREAM_CRDS)",
+            include_stdout=True,
+        )
+    info = json.loads(result.stdout)
+    if info.get("Error") or not info.get("Dir"):
+        raise SandboxError(f"go mod download {module}@{version} failed: {info.get('Error')}", hint="check the pin")
+    return Path(info["Dir"])
+
+
+def fetch(sources: Sequence[CrdSource] | None = None, *, timeout: float = 600.0) -> Path:
+    """Download the pinned modules and write their CRDs to :func:`cache_path` (skipped when already there).
+
+    Writes one ``<project>.yaml`` per source and ``manifest.json`` (one :class:`FetchedCrd` per CRD). Everything is
+    written to a temporary folder first, so a failed fetch leaves nothing half-done.
+
+    Raises:
+        ToolMissingError: no ``go`` on this machine.
+        SandboxError / ToolError: a module or a file named in the pins is missing (the message names which).
+    """
+    chosen = tuple(sources or _sources())
+    target = cache_path(chosen)
+    if (target / "manifest.json").is_file():
+        return target
+    import yaml
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=target.name + ".partial.", dir=target.parent))
+    try:
+        entries: list[dict[str, str]] = []
+        for source in chosen:
+            root = _module_dir(source.module, source.version, timeout=timeout)
+            docs: list[dict[str, Any]] = []
+            for pattern in source.paths:
+                files = sorted(p for p in root.rglob("*") if fnmatch.fnmatch(p.relative_to(root).as_posix(), pattern))
+                if not files:
+                    raise SandboxError(
+                        f"{source.module}@{source.version} has no file matching {pattern!r}",
+                        hint="upstream moved its CRDs: update the path in course_lib/pins.py (UPSTREAM_CRDS)",
+                    )
+                for file in files:
+                    found = _split_crds(file.read_text(), str(file))
+                    docs.extend(found)
+                    rel = file.relative_to(root).as_posix()
+                    for doc in found:
+                        spec = doc.get("spec") or {}
+                        entries.append(
+                            {
+                                "name": doc["metadata"]["name"],
+                                "group": str(spec.get("group")),
+                                "kind": str((spec.get("names") or {}).get("kind")),
+                                "project": source.project,
+                                "module": source.module,
+                                "version": source.version,
+                                "file": rel,
+                            }
+                        )
+            slug = source.project.lower().replace(" ", "-")
+            (partial / f"{slug}.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+        (partial / "manifest.json").write_text(json.dumps(entries, indent=1))
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(partial, target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def available(sources: Sequence[CrdSource] | None = None) -> bool:
+    """True when :func:`fetch` has written the CRDs of the current pins."""
+    return (cache_path(sources) / "manifest.json").is_file()
+
+
+def manifest(sources: Sequence[CrdSource] | None = None) -> list[FetchedCrd]:
+    """What was fetched: one entry per CRD (empty when nothing was)."""
+    path = cache_path(sources) / "manifest.json"
+    if not path.is_file():
+        return []
+    return [FetchedCrd(**entry) for entry in json.loads(path.read_text())]
+
+
+def load(sources: Sequence[CrdSource] | None = None) -> list[dict[str, Any]]:
+    """The fetched CRD objects, each labelled with :data:`LABEL` (empty when nothing was fetched)."""
+    folder = cache_path(sources)
+    if not (folder / "manifest.json").is_file():
+        return []
+    label = pin_hash(sources)
+    crds = []
+    for file in sorted(folder.glob("*.yaml")):
+        for doc in _split_crds(file.read_text(), str(file)):
+            if True:
+                meta = doc.setdefault("metadata", {})
+                meta.pop("creationTimestamp", None)
+                meta.setdefault("labels", {})[LABEL] = label
+                doc.pop("status", None)
+                crds.append(doc)
+    return crds
+
+
+def installed_names(cluster: Cluster) -> set[str]:
+    """Names of the CRDs the API server holds."""
+    return {
+        c["metadata"]["name"] for c in cluster.list("CustomResourceDefinition", api_version="apiextensions.k8s.io/v1")
+    }
+
+
+def install(cluster: Cluster, sources: Sequence[CrdSource] | None = None) -> ApplyReport | None:
+    """Install the fetched upstream CRDs into ``cluster`` (the sandbox's control plane), unless all of this pin are
+    there already. Returns the apply report, or ``None`` when nothing was to do (or nothing was fetched)."""
+    crds = load(sources)
+    if not crds:
+        return None
+    label = pin_hash(sources)
+    present = {
+        c["metadata"]["name"]
+        for c in cluster.list(
+            "CustomResourceDefinition", api_version="apiextensions.k8s.io/v1", selector=f"{LABEL}={label}"
+        )
+    }
+    missing = [c for c in crds if c["metadata"]["name"] not in present]
+    if not missing:
+        return None
+    return cluster.apply(missing, force=True)
+
+
+# --- placeholders for kinds without an obtainable CRD --------------------------------------------------------------
+
+_CLUSTER_SCOPED = {"ClusterPolicy", "ClusterSecretStore", "ClusterIssuer", "ClusterExternalSecret"}
+
+
+def _plural(kind: str) -> str:
+    low = kind.lower()
+    if low.endswith("y") and low[-2:-1] not in "aeiou":
+        return low[:-1] + "ies"
+    return low + ("es" if low.endswith(("s", "x")) else "s")
+
+
+def custom_kinds(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    """``(group, kind) → versions`` of the custom (non built-in) kinds among ``objects``."""
+    seen: dict[tuple[str, str], set[str]] = {}
+    for obj in objects:
+        group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+        if group and "." in group and not group.endswith(".k8s.io"):
+            seen.setdefault((group, str(obj["kind"])), set()).add(version)
+    return seen
+
+
+def placeholders(objects: Iterable[Mapping[str, Any]], *, known: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Open placeholder CRDs for the custom kinds in ``objects`` whose CRD name is not in ``known``.
+
+    For the sandbox only, and only where upstream's CRD could not be fetched: the API server then stores such
+    objects without judging them (the course's authored schemas did). Never apply these to a real cluster.
+
+    Example:
+        >>> [c["metadata"]["name"] for c in placeholders([{"apiVersion": "external-secrets.io/v1",
+        ...                                                 "kind": "ClusterSecretStore"}])]
+        ['clustersecretstores.external-secrets.io']
+        >>> placeholders([{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application"}],
+        ...              known={"applications.argoproj.io"})
+        []
+    """
+    skip = set(known)
+    crds = []
+    for (group, kind), versions in sorted(custom_kinds(objects).items()):
+        plural = _plural(kind)
+        name = f"{plural}.{group}"
+        if name in skip:
+            continue
+        schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        crds.append(
+            {
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "metadata": {"name": name},
+                "spec": {
+                    "group": group,
+                    "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+                    "scope": "Cluster" if kind in _CLUSTER_SCOPED else "Namespaced",
+                    "versions": [
+                        {"name": v, "served": True, "storage": i == 0, "schema": {"openAPIV3Schema": schema}}
+                        for i, v in enumerate(sorted(versions))
+                    ],
+                },
+            }
+        )
+    return crds
+
+
+__all__ = [
+    "LABEL",
+    "FetchedCrd",
+    "available",
+    "cache_path",
+    "custom_kinds",
+    "fetch",
+    "install",
+    "installed_names",
+    "load",
+    "manifest",
+    "pin_hash",
+    "placeholders",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``course sandbox crds``: fetch the pinned CRDs (what ``make tools`` runs)."""
+    import time
+
+    from ..errors import CourseError, ToolMissingError
+
+    start = time.perf_counter()
+    try:
+        folder = fetch()
+    except ToolMissingError as exc:  # like scripts/build_tools.sh: no Go, nothing to fetch; placeholders stand in
+        print(f"[crds] skipped: {exc}")
+        return 0
+    except CourseError as exc:
+        print(f"[crds] {exc}")
+        return 1
+    entries = manifest()
+    print(f"[crds] {len(entries)} upstream CRDs in {folder} ({time.perf_counter() - start:.0f} s)")
+    return 0
