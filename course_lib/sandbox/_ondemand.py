@@ -99,11 +99,14 @@ def start_group(
     endpoints: Mapping[str, Any],
     timeout: float,
     before_ready: Callable[[], None] | None = None,
+    scrape_configs: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[dict[str, Any], bool]:
     """Start ``children`` as ``group``, or reuse the recorded group when it runs with the same ``inputs``.
 
     Must be called under the sandbox lock (:func:`course_lib.sandbox._stack._locked`). ``before_ready`` runs after
-    spawning (e.g. to apply objects the children read). Returns ``(entry, reused)``.
+    spawning (e.g. to apply objects the children read). ``scrape_configs`` are Prometheus jobs for the group's
+    metrics: the sandbox's Prometheus scrapes them while the group runs (:func:`scrape_configs`). Returns
+    ``(entry, reused)``.
 
     Raises:
         SandboxError: a child exited or was not ready within ``timeout`` (its last log lines); nothing of the
@@ -140,6 +143,7 @@ def start_group(
             "endpoints": dict(endpoints),
             "started_at": time.time(),
             "workdir": str(wd),
+            "scrape_configs": [dict(j) for j in scrape_configs],
             "children": [
                 {
                     "name": c.name,
@@ -169,6 +173,15 @@ def _error(group: str, child: Child, sp: proc.Spawned, what: str, timeout: float
         service=child.name,
         timeout=timeout,
     )
+
+
+def scrape_configs() -> list[dict[str, Any]]:
+    """The Prometheus jobs of every recorded group whose children all run (the stack's Prometheus adds them)."""
+    jobs: list[dict[str, Any]] = []
+    for entry in _read()["groups"].values():
+        if alive(entry):
+            jobs += [dict(j) for j in entry.get("scrape_configs", [])]
+    return jobs
 
 
 def stop_group(group: str, *, timeout: float = 5.0) -> tuple[str, ...]:
@@ -214,6 +227,7 @@ __all__ = [
     "Child",
     "alive",
     "recorded",
+    "scrape_configs",
     "reusable",
     "start_group",
     "state_file",

@@ -670,6 +670,7 @@ def _start(
     started: list[tuple[_Service, proc.Spawned]] = []
     try:
         selections = write_configs(workdir, ports)
+        on_demand_jobs = _add_on_demand_jobs(workdir / "prometheus.yml", [])
         if backfill_hours:
             from ._promtool import backfill
 
@@ -699,6 +700,7 @@ def _start(
             "backfill_hours": backfill_hours,
             "ports": ports,
             "selections": selections,
+            "on_demand_jobs": on_demand_jobs,
             "endpoints": {
                 name: f"http://127.0.0.1:{ports[name]}" if name != "victorialogs" or bins.get("victorialogs") else ""
                 for name in SERVICE_NAMES
@@ -725,6 +727,44 @@ def _start(
             proc.stop(sp.pid, sp.start_time, timeout=3.0)
         shutil.rmtree(workdir, ignore_errors=True)
         raise
+
+
+def _add_on_demand_jobs(prometheus_yml: Path, previous: list[str]) -> list[str]:
+    """Rewrite ``prometheus.yml`` with the scrape jobs of what runs on demand (e.g. Traefik's ServiceMonitor-derived
+    job), replacing the jobs named ``previous``. Returns the job names added."""
+    from ._ondemand import scrape_configs
+
+    doc = yaml.safe_load(prometheus_yml.read_text()) or {}
+    jobs = [j for j in doc.get("scrape_configs") or [] if j.get("job_name") not in set(previous)]
+    extra = scrape_configs()
+    doc["scrape_configs"] = jobs + extra
+    tmp = prometheus_yml.with_suffix(".tmp")
+    tmp.write_text(_dump(doc))
+    os.replace(tmp, prometheus_yml)
+    return [j["job_name"] for j in extra]
+
+
+def reload_on_demand_jobs() -> bool:
+    """Give the running stack's Prometheus the current on-demand scrape jobs: rewrite its ``prometheus.yml`` and
+    send it SIGHUP (Prometheus reloads its configuration on that signal). Call it under the sandbox lock. True when
+    a Prometheus was told.
+
+    Used by :func:`course_lib.sandbox.traefik_up` and ``traefik_down``.
+    """
+    import signal
+
+    state = _read_state()
+    if state is None:
+        return False
+    prom = next((s for s in state["services"] if s["name"] == "prometheus"), None)
+    if prom is None or not _service_alive(prom):
+        return False
+    state["on_demand_jobs"] = _add_on_demand_jobs(
+        Path(state["workdir"]) / "prometheus.yml", list(state.get("on_demand_jobs", []))
+    )
+    _write_state(state)
+    os.kill(int(prom["pid"]), signal.SIGHUP)
+    return True
 
 
 def _start_error(svc: _Service, sp: proc.Spawned, what: str, timeout: float) -> SandboxError:

@@ -343,7 +343,17 @@ def traefik_up(
             "version": traefik_version(path),
             "argv": argv,
         }
-        entry, reused = _ondemand.start_group(GROUP, children, inputs=inputs, endpoints=endpoints, timeout=timeout)
+        entry, reused = _ondemand.start_group(
+            GROUP,
+            children,
+            inputs=inputs,
+            endpoints=endpoints,
+            timeout=timeout,
+            scrape_configs=traefik_scrape_configs(ports["metrics"]),
+        )
+        from ._stack import reload_on_demand_jobs
+
+        reload_on_demand_jobs()
         return _endpoints(entry["endpoints"], reused=reused)
 
 
@@ -378,7 +388,34 @@ def traefik_down(*, timeout: float = 5.0) -> tuple[str, ...]:
     from ._stack import _locked
 
     with _locked():
-        return _ondemand.stop_group(GROUP, timeout=timeout)
+        stopped = _ondemand.stop_group(GROUP, timeout=timeout)
+        from ._stack import reload_on_demand_jobs
+
+        reload_on_demand_jobs()
+        return stopped
+
+
+def traefik_service_monitor() -> dict[str, Any]:
+    """The ServiceMonitor a cluster would have for Traefik's metrics (what the Traefik chart creates with
+    ``metrics.prometheus.serviceMonitor.enabled``): port ``metrics`` of the Services labelled
+    ``app.kubernetes.io/name: traefik`` in namespace ``traefik``, selected by the course's Prometheus (``release``).
+
+    Used in: notebook 04 (the sandbox's Prometheus scrapes the local Traefik with the job derived from it).
+    """
+    from ..manifests._observability import service_monitor
+
+    return service_monitor(
+        "traefik", namespace="traefik", selector={"app.kubernetes.io/name": "traefik"}, port="metrics"
+    )
+
+
+def traefik_scrape_configs(metrics_port: int) -> list[dict[str, Any]]:
+    """The Prometheus job derived from :func:`traefik_service_monitor` for the local Traefik's metrics port."""
+    from ._derive import LocalService, scrape_configs_from_service_monitor
+    from ._stack import SCRAPE_INTERVAL
+
+    svc = LocalService("traefik", "traefik", {"app.kubernetes.io/name": "traefik"}, {"metrics": metrics_port})
+    return scrape_configs_from_service_monitor(traefik_service_monitor(), [svc], interval=SCRAPE_INTERVAL)
 
 
 def _require_loopback_server(kubeconfig: str) -> None:

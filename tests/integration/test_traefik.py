@@ -121,8 +121,58 @@ def test_gateway_api_httproute_splits_by_backend_ref_weights(edge: dict[str, Any
     cluster.delete(objects)
 
 
+def _traefik_rates(stack: Any, timeout: float = 30.0) -> set[str]:
+    """Backends with a request rate in the sandbox Prometheus (Traefik's ``service`` label, renamed as a cluster's
+    Prometheus renames it: the ServiceMonitor's target label ``service`` wins)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = stack.query('sum by (exported_service) (rate(traefik_service_requests_total{job="traefik"}[10s]))')
+        names = {r["metric"].get("exported_service", "") for r in got if float(r["value"][1]) > 0}
+        if {"edge-checkout-v1-80@kubernetescrd", "edge-checkout-v2-80@kubernetescrd"} <= names:
+            return names
+        time.sleep(0.5)
+    return set()
+
+
+def test_sandbox_prometheus_scrapes_traefik_with_the_service_monitor_job(edge: dict[str, Any]) -> None:
+    import threading
+
+    up, cluster = edge["up"], edge["cluster"]
+    stack = sandbox.up(rps=0)  # Traefik runs already: the stack's Prometheus starts with its job
+    stop = threading.Event()
+
+    def traffic_loop() -> None:
+        while not stop.is_set():
+            traffic.measure_split(sandbox.traefik_endpoints().web, canary_percent=10, requests=20)
+
+    worker = threading.Thread(target=traffic_loop, daemon=True)
+    worker.start()
+    try:
+        assert _traefik_rates(stack), "no per-backend rate from Traefik's metrics"
+        targets = stack.query('up{job="traefik"}')
+        assert [t["metric"]["instance"] for t in targets] == [f"127.0.0.1:{up.ports['metrics']}"]
+        stop.set()
+        worker.join(timeout=10)
+        sandbox.traefik_down()  # the job leaves Prometheus's configuration with it
+        assert "serviceMonitor/traefik/traefik/0" not in stack.prometheus_yaml
+        again = sandbox.traefik_up(kubeconfig=up.kubeconfig)  # a running Prometheus is told by SIGHUP
+        assert f"127.0.0.1:{again.ports['metrics']}" in stack.prometheus_yaml
+        backends = {v: again.ports[f"backend-{v}"] for v in ("v1", "v2")}
+        cluster.apply(traffic.edge_objects(backends, average=AVERAGE, burst=BURST))
+        traffic.wait_for_routes(again.web, {H["canary"]: "/"}, timeout=60)
+        stop.clear()
+        worker = threading.Thread(target=traffic_loop, daemon=True)
+        worker.start()
+        assert _traefik_rates(stack), "no rate after Traefik was started again"
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+
 def test_requests_fail_when_traefik_is_stopped_and_down_leaves_no_process(edge: dict[str, Any]) -> None:
-    up = edge["up"]
+    up = sandbox.traefik_endpoints() or edge["up"]
     traefik_binary = str(tools.find("traefik"))
     assert _pids_running(traefik_binary)
     stopped = sandbox.traefik_down()
