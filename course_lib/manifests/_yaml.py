@@ -4,7 +4,7 @@ Example:
     >>> text = to_yaml([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}])
     >>> from_yaml(text)[0]["kind"]
     'Namespace'
-    >>> from_yaml("kind: X\nops: [=, '!=']\n")[0]["ops"]
+    >>> from_yaml("ops: [=, '!=']")[0]["ops"]
     ['=', '!=']
 
 Used in: notebooks 02, 04, 05, 08, 09 (``print(to_yaml(objects))``) and ``course validate --file``.
