@@ -1409,6 +1409,30 @@ def live_canary_slider(
     return box
 
 
+#: Part 3's PromQL for Traefik's per-backend request rate (``exported_service``: see :func:`traefik_request_rates`).
+TRAEFIK_RATE_PROMQL = 'sum by (exported_service) (rate(traefik_service_requests_total{job="traefik"}[30s]))'
+
+
+def traefik_request_rates(stack: Any, *, promql: str = TRAEFIK_RATE_PROMQL, wait: float = 0.0) -> pd.DataFrame:
+    """Requests per second per Traefik service, from the sandbox Prometheus (which scrapes Traefik with the job
+    derived from its ServiceMonitor). Traefik's own ``service`` label is ``exported_service`` there: the
+    ServiceMonitor's target label ``service`` takes the name, as on a cluster. With ``wait``, poll up to that many
+    seconds until some rate is above zero (``rate()`` needs two scrapes after the requests).
+
+    Used in: notebook 04.
+    """
+    import time
+
+    import pandas as pd
+
+    deadline = time.monotonic() + wait
+    while True:
+        rows = [(r["metric"].get("exported_service", ""), float(r["value"][1])) for r in stack.query(promql)]
+        if any(v > 0 for _, v in rows) or time.monotonic() >= deadline:
+            return pd.DataFrame(sorted(rows), columns=["backend", "requests per second"])
+        time.sleep(0.5)
+
+
 __all__ = [
     "CANARY",
     "EDGE_HOSTS",
@@ -1431,6 +1455,8 @@ __all__ = [
     "start_edge",
     "traefik_servers",
     "wait_for_routes",
+    "TRAEFIK_RATE_PROMQL",
+    "traefik_request_rates",
     "live_canary_slider",
     "sweep_figure",
     "weight_sweep",

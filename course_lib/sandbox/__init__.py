@@ -46,7 +46,14 @@ from ._stack import (
     stop_stack,
     up,
 )
-from ._traefik import TraefikEndpoints, is_loopback_url, traefik_down, traefik_endpoints, traefik_up
+from ._traefik import (
+    TraefikEndpoints,
+    is_loopback_url,
+    traefik_down,
+    traefik_endpoints,
+    traefik_service_monitor,
+    traefik_up,
+)
 
 __all__ = [
     "DEFAULT_SELECTOR",
@@ -77,6 +84,7 @@ __all__ = [
     "test_rules",
     "traefik_down",
     "traefik_endpoints",
+    "traefik_service_monitor",
     "traefik_up",
     "up",
 ]
