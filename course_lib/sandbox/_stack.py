@@ -734,9 +734,11 @@ def _add_on_demand_jobs(prometheus_yml: Path, previous: list[str]) -> list[str]:
     job), replacing the jobs named ``previous``. Returns the job names added."""
     from ._ondemand import scrape_configs
 
+    extra = scrape_configs()
+    if not extra and not previous:
+        return []  # nothing runs on demand: the derived file stays exactly as written
     doc = yaml.safe_load(prometheus_yml.read_text()) or {}
     jobs = [j for j in doc.get("scrape_configs") or [] if j.get("job_name") not in set(previous)]
-    extra = scrape_configs()
     doc["scrape_configs"] = jobs + extra
     tmp = prometheus_yml.with_suffix(".tmp")
     tmp.write_text(_dump(doc))
