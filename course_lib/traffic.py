@@ -880,11 +880,12 @@ def wait_for_routes(
     websecure: str | None = None,
     ca_pem: str | None = None,
 ) -> float:
-    """Poll until a request to every ``host: path`` pair answers something else than Traefik's 404 (no router yet)
-    or 503 (no server yet). Returns the seconds waited.
+    """Poll until a request to every ``host: path`` pair answers something else than Traefik's 404 (no router yet),
+    502 (its servers are the old ones: Traefik has not read the new EndpointSlices yet) or 503 (no server yet).
+    Returns the seconds waited.
 
     Raises:
-        SandboxError: a route still answers 404/503 or fails after ``timeout`` seconds.
+        SandboxError: a route still answers 404/502/503 or fails after ``timeout`` seconds.
     """
     import time
 
@@ -898,7 +899,7 @@ def wait_for_routes(
             url = websecure if (websecure and host == EDGE_HOSTS["secure"]) else web
             try:
                 last = edge_request(url, host, path, ca_pem=ca_pem, timeout=2.0)
-                if last.status not in (404, 503):
+                if last.status not in (404, 502, 503):
                     pending.pop(host)
             except OSError as exc:
                 last = exc
