@@ -58,10 +58,12 @@ _SUBMODULES = {
     "manifests",
     "observe",
     "plots",
+    "progress",
     "provision",
     "runner",
     "sandbox",
     "session",
+    "solutions",
     "tools",
     "widgets",
 }

@@ -43,6 +43,9 @@ def list_cmd() -> None:
     help="embed: plotly.js in every HTML file (each opens on its own); shared: once per run folder (~4.6 MB less "
     "per file, for classes; keep the folder together).",
 )
+@click.option(
+    "--solutions", is_flag=True, help="Run with the exercises' solutions in place of the placeholders (instructors)."
+)
 def run_cmd(
     parts: str | None,
     all_parts: bool,
@@ -53,6 +56,7 @@ def run_cmd(
     matrix: str | None,
     html: bool,
     html_plotly: str,
+    solutions: bool,
 ) -> None:
     """Run notebooks with papermill; write executed notebooks, report.json and report.html."""
     from .errors import ConfigError
@@ -71,6 +75,7 @@ def run_cmd(
         jobs=jobs,
         html=html,
         html_plotly=html_plotly,
+        solutions=solutions,
     )
     for r in report.results:
         mark = click.style("ok", fg="green") if r.status == "ok" else click.style("FAILED", fg="red")
@@ -192,3 +197,14 @@ def export_cmd(notebook: str, output: str | None) -> None:
 
     result = export_html(notebook, output=output)
     click.echo(f"wrote {result}")
+
+
+@click.command("progress")
+@click.option("--part", type=int, default=None, help="Only this part's exercises, one row each.")
+def progress_cmd(part: int | None) -> None:
+    """Show your progress: per part, exercises attempted and passed (from your state folder)."""
+    from .progress import by_part, progress_file, summary
+
+    table = summary(part=part) if part is not None else by_part()
+    click.echo(table.to_string())
+    click.echo(f"\n(recorded in {progress_file()})")

@@ -126,10 +126,34 @@ BINARIES: dict[str, tuple[str, str, bool, str]] = {
 
 
 def find_binary(name: str) -> str | None:
-    """Find a program like :func:`course_lib.tools.which` (venv bin, PATH, tools cache), or ``None``."""
-    from . import tools
+    """Find a program as the course runs it, or ``None``.
 
+    The sandbox's metrics programs (Prometheus, promtool, Alertmanager, amtool) as the sandbox chooses them: the
+    ``make tools`` build first, Debian's package as the fallback (:func:`course_lib.sandbox._process.program`);
+    everything else like :func:`course_lib.tools.which` (venv bin, PATH, tools cache).
+    """
+    from . import tools
+    from .errors import ToolMissingError
+    from .sandbox import _process
+
+    if name in _process.GO_BUILDS:
+        try:
+            return _process.program(name).path
+        except ToolMissingError:
+            return None
     return tools.find(name)
+
+
+def _origin(name: str, path: str) -> str:
+    """Where a sandbox metrics program came from, as the doctor shows it (empty for other programs)."""
+    from . import tools
+    from .sandbox import _process
+
+    if name not in _process.GO_BUILDS:
+        return ""
+    if Path(path).is_relative_to(tools.tools_dir()):
+        return " (make tools; no web UI)" if name == "prometheus" else " (make tools)"
+    return " (Debian fallback: `make tools` builds a newer one)"
 
 
 def _version(path: str, flag: str) -> str:
@@ -155,7 +179,7 @@ def _binary_check(name: str) -> Check:
         if pkg == "(make tools)":
             fix = "run `make tools` (builds it from Go modules into the cache)"
         return Check("binary", name, False, "not found", f"{fix}; {BREW_HINT.format(brew=brew)}", required)
-    return Check("binary", name, True, f"{_version(path, flag)}  {path}", required=required)
+    return Check("binary", name, True, f"{_version(path, flag)}{_origin(name, path)}  {path}", required=required)
 
 
 def _package_check(dist: str) -> Check:

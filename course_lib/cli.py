@@ -24,6 +24,7 @@ _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("course_lib.manifests._cli:validate", "Validate every manifest the course renders."),
     "provision": ("course_lib.provision._cli:provision", "DigitalOcean: costs, options, leftovers."),
     "check": ("course_lib._cli_run:check_cmd", 'Check saved "Your turn" answers: a pass/fail table.'),
+    "progress": ("course_lib._cli_run:progress_cmd", 'Your "Your turn" progress per part: attempted, passed.'),
     "export": ("course_lib._cli_run:export_cmd", "Export an executed notebook to HTML with its plots (offline)."),
 }
 

@@ -33,6 +33,7 @@ Used in: every notebook's "Your turn" section, ``course check``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -48,26 +49,38 @@ _REGISTRY: dict[str, CheckFn] = {}
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The verdict on one answer."""
+    """The verdict on one answer.
+
+    Attributes:
+        attempted: ``False`` while the answer is still the notebook's placeholder (``...``).
+        tries: how many answers to this exercise were checked so far (the placeholder not counted), when known.
+    """
 
     exercise: str
     passed: bool
     message: str
     hint: str = ""
+    attempted: bool = True
+    tries: int = 0
 
     def __bool__(self) -> bool:
         return self.passed
 
+    @property
+    def mark(self) -> str:
+        if not self.attempted:
+            return "⏳ Not attempted yet"
+        return "✅ Correct" if self.passed else "❌ Not yet"
+
     def __str__(self) -> str:
-        mark = "✅ Correct" if self.passed else "❌ Not yet"
-        text = f"{mark} — {self.message}"
+        text = f"{self.mark} — {self.message}"
         return text + (f"\n   Hint: {self.hint}" if self.hint and not self.passed else "")
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        color = "#1a7f37" if self.passed else "#cf222e"
-        mark = "✅ Correct" if self.passed else "❌ Not yet"
+        color = "#1a7f37" if self.passed else ("#9a6700" if not self.attempted else "#cf222e")
+        mark = self.mark
         hint = f"<br><i>Hint:</i> {html.escape(self.hint)}" if self.hint and not self.passed else ""
         return f'<div style="border-left:4px solid {color};padding:.4em .8em"><b>{mark}</b> — {html.escape(self.message)}{hint}</div>'
 
@@ -137,15 +150,64 @@ def check(name: str, answer: Any, **context: Any) -> CheckResult:
         answer: whatever the exercise asks for (text, a dict, a query ...).
         **context: extra inputs some checks need (e.g. a Prometheus client).
     """
+    return _check(name, answer, context, record=True)
+
+
+def _check(name: str, answer: Any, context: Mapping[str, Any], *, record: bool) -> CheckResult:
+    """:func:`check`; ``record=False`` leaves the learner's progress alone (``course check`` on a file)."""
     if name not in _REGISTRY:
         _load_all()
     fn = _REGISTRY.get(name)
     if fn is None:
         raise ConfigError(f"unknown exercise {name!r}", hint=f"known exercises: {', '.join(sorted(_REGISTRY))}")
+    from . import progress
+
+    if answer is Ellipsis:  # the notebook's placeholder, untouched
+        result = CheckResult(
+            name,
+            False,
+            "replace the `...` in the cell above with your answer, run it, then run this cell",
+            hint=describe(name),
+            attempted=False,
+        )
+        if record:
+            progress.record(result)
+        return result
     try:
-        return fn(answer, **context)
+        result = fn(answer, **context)
     except CourseError as exc:  # a library error caused by the answer is feedback, not a crash
-        return CheckResult(name, False, exc.message, exc.hint)
+        result = CheckResult(name, False, exc.message, exc.hint)
+    tries = progress.record(result) if record else 0
+    if not result.passed:
+        result = dataclasses.replace(result, hint=hint_ladder(name, result.hint, tries), tries=tries)
+    else:
+        result = dataclasses.replace(result, tries=tries)
+    return result
+
+
+def hints(name: str) -> tuple[str, ...]:
+    """The exercise's hint ladder (``course_lib/data/exercises/hints.yaml``): a nudge first, then the field or
+    command that matters. Never the answer."""
+    return tuple(_hint_ladders().get(name, ()))
+
+
+def _hint_ladders() -> dict[str, list[str]]:
+    import yaml
+
+    from ._resources import data_path
+
+    path = data_path("exercises", "hints.yaml")
+    return dict(yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+
+
+def hint_ladder(name: str, own_hint: str, tries: int) -> str:
+    """The hint for the ``tries``-th wrong answer: the check's own hint first; from the second wrong answer on,
+    the next rung of :func:`hints` is added (the last rung repeats)."""
+    ladder = hints(name)
+    if tries < 2 or not ladder:
+        return own_hint
+    rung = ladder[min(tries - 2, len(ladder) - 1)]
+    return f"{own_hint} — next step: {rung}" if own_hint else rung
 
 
 # --- Part 0 -----------------------------------------------------------------------------------
@@ -403,7 +465,7 @@ def check_answers(
         if name not in answers:
             rows.append(AnswerRow(name, "missing", "no answer in the file", describe(name)))
             continue
-        result = check(name, answers[name], **dict((context or {}).get(name, {})))
+        result = _check(name, answers[name], dict((context or {}).get(name, {})), record=False)
         rows.append(AnswerRow(name, "pass" if result.passed else "fail", result.message, result.hint))
     return AnswersReport(source=source, rows=tuple(rows))
 
@@ -417,5 +479,7 @@ __all__ = [
     "describe",
     "exercise",
     "exercises",
+    "hint_ladder",
+    "hints",
     "load_answers",
 ]

@@ -126,6 +126,12 @@ ESO_CHART = HelmChart(
 #: course validates against (data/crds).
 KUBE_PROMETHEUS_STACK_VERSION = "88.5.3"
 PROMETHEUS_COMMUNITY_REPO = "https://prometheus-community.github.io/helm-charts"
+#: The Prometheus and Alertmanager releases Prometheus Operator v0.93.1 runs when a Prometheus or Alertmanager
+#: object names no version (its DefaultPrometheusVersion and DefaultAlertmanagerVersion). ``make tools`` builds
+#: this Prometheus for the sandbox (data/tools/pins.env: Go module v0.313.1); Alertmanager's Go module builds
+#: only up to v0.31.1, so the sandbox runs that one (data/tools/pins.env says why).
+PROMETHEUS_VERSION = "v3.13.1"
+ALERTMANAGER_VERSION = "v0.33.1"
 #: The Grafana kube-prometheus-stack 88.5.3 ships: its ``grafana`` dependency is the grafana-community chart
 #: 12.11.1, whose appVersion is 13.2.0 (the course generates dashboards for it; Grafana never runs in the sandbox).
 GRAFANA_VERSION = "13.2.0"
@@ -264,6 +270,7 @@ PROVIDER_VERSIONS: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "ALERTMANAGER_VERSION",
     "ARGOCD_CHART",
     "BARMAN_CLOUD_PLUGIN_VERSION",
     "CrdSource",
@@ -283,6 +290,7 @@ __all__ = [
     "KUBE_PROMETHEUS_STACK_VERSION",
     "KYVERNO_CHART",
     "PROMETHEUS_COMMUNITY_REPO",
+    "PROMETHEUS_VERSION",
     "PROVIDER_VERSIONS",
     "SEALED_SECRETS_CHART",
     "TERRAFORM_REQUIRED",

@@ -254,6 +254,8 @@ class Job:
     learner: str = ""
     #: the learner's own sandbox (its ``COURSE_STATE_DIR``) in a run with several learners; None: the default
     state_dir: Path | None = None
+    #: run with the exercises' solutions in place of their placeholders (``course run --solutions``)
+    solutions: bool = False
 
 
 @dataclass
@@ -404,9 +406,10 @@ def execute(
     status, cell, error = "ok", None, None
     try:
         learner_sandbox = using_state_dir(job.state_dir) if job.state_dir else contextlib.nullcontext()
+        source = _solved_copy(job) if job.solutions else job.part.path
         with learner_sandbox, _notebooks_for_kernel(job.part.path.parent), _kernel_config() as kernel_config:
             papermill.execute_notebook(
-                str(job.part.path),
+                str(source),
                 str(job.output),
                 parameters=dict(job.parameters),
                 kernel_name=kernel_name,
@@ -446,6 +449,19 @@ def execute(
     )
 
 
+def _solved_copy(job: Job) -> Path:
+    """The job's notebook with the exercises' solutions in place of the placeholders, next to its output."""
+    import nbformat
+
+    from .solutions import inject
+
+    notebook = nbformat.read(job.part.path, as_version=4)
+    inject(notebook, job.part.number)
+    path = job.output.with_name(f".solved-{job.part.path.name}")
+    nbformat.write(notebook, path)
+    return path
+
+
 def run_parts(
     parts: str | Iterable[int] | None = "all",
     *,
@@ -458,6 +474,7 @@ def run_parts(
     notebooks: Path | None = None,
     html: bool = True,
     html_plotly: str = "embed",
+    solutions: bool = False,
 ) -> RunReport:
     """Run course notebooks and write ``report.json`` / ``report.html`` next to the outputs.
 
@@ -471,6 +488,8 @@ def run_parts(
         html: also write each executed notebook as HTML with its plots (offline), linked from report.html.
         html_plotly: ``embed`` puts plotly.js (~4.6 MB) in every HTML file, so each works on its own;
             ``shared`` writes it once into the run folder and the files load it from there (for classes).
+        solutions: run with the exercises' solutions (``course_lib/data/solutions``) in place of the learners'
+            placeholders (instructors, and the course's own tests).
 
     With a matrix, report.html and report.json also hold an instructor summary: a learner x part table
     (status, seconds), per-learner totals and, on ``doks``, each learner's estimated cost. Each learner of a
@@ -496,6 +515,8 @@ def run_parts(
     run_id, run_dir, planned = plan_jobs(
         parts=parts, target=target, params=params, matrix=matrix, out=out, notebooks=notebooks
     )
+    if solutions:
+        planned = [dataclasses.replace(job, solutions=True) for job in planned]
     run_dir.mkdir(parents=True, exist_ok=True)
     plotly_file = None
     if html and html_plotly == "shared":

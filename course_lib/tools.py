@@ -116,6 +116,26 @@ def _executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
+def built(name: str) -> Path | None:
+    """The build of program ``name`` in the tools cache (``make tools``), ignoring ``PATH``; ``None`` when absent.
+
+    The build of the current pins comes first; an older pinned build still works better than nothing (newest
+    first). The sandbox asks this first for programs that Debian also ships in an older release (Prometheus,
+    Alertmanager): see :func:`course_lib.sandbox.find_binary`.
+
+    Example:
+        >>> built("promtool")  # doctest: +SKIP
+        PosixPath('/root/.cache/course-lib/tools/prometheus-e1ae27f2f0b6/bin/promtool')
+    """
+    pinned = pinned_path(name)
+    if pinned is not None and _executable(pinned):
+        return pinned
+    for candidate in sorted(tools_dir().glob(f"*-*/bin/{name}"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if ".partial." not in candidate.parent.parent.name and _executable(candidate):
+            return candidate
+    return None
+
+
 def which(name: str, *, path: str | None = None) -> Path:
     """Locate a program: venv bin dir, then ``PATH``, then the tools cache.
 
@@ -136,13 +156,9 @@ def which(name: str, *, path: str | None = None) -> Path:
     found = shutil.which(name, path=path if path is not None else os.environ.get("PATH", ""))
     if found:
         return Path(found)
-    pinned = pinned_path(name)
-    if pinned is not None and _executable(pinned):
-        return pinned
-    # an older pinned build still works better than nothing; newest first
-    for candidate in sorted(tools_dir().glob(f"*-*/bin/{name}"), key=lambda p: p.stat().st_mtime, reverse=True):
-        if ".partial." not in candidate.parent.parent.name and _executable(candidate):
-            return candidate
+    cached = built(name)
+    if cached is not None:
+        return cached
     raise ToolMissingError(
         f"`{name}` was not found",
         hint=_FIXES.get(name, f"install `{name}` or run `make tools`"),
@@ -263,6 +279,7 @@ def version(name: str) -> str:
 __all__ = [
     "ToolResult",
     "available",
+    "built",
     "find",
     "pin_hash",
     "pinned_path",

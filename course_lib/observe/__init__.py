@@ -36,7 +36,7 @@ from ._exercise import ERROR_RATIO_REFERENCE, CheckResult, check_error_ratio
 from ._frames import matrix_frame, streams_frame, vector_frame
 from ._install import KUBE_PROMETHEUS_STACK_VERSION, HelmInstall, kube_prometheus_stack_install
 from ._loki import LOGQL_EXAMPLES, Loki
-from ._prometheus import Alertmanager, Prometheus, latency_quantiles
+from ._prometheus import Alertmanager, BuildInfo, Prometheus, latency_quantiles
 from ._time import parse_duration, parse_step, parse_time
 from ._victorialogs import LOGQL_TO_LOGSQL, VictoriaLogs, entries_frame, hits_frame
 from ._watch import AlertWait, wait_for_alert, wait_for_notification
@@ -49,6 +49,7 @@ __all__ = [
     "LOGQL_TO_LOGSQL",
     "Alertmanager",
     "AlertWait",
+    "BuildInfo",
     "CheckResult",
     "DatadogMonitor",
     "HelmInstall",

@@ -5,7 +5,8 @@ Used in: notebook 03.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,39 @@ def _check_promql(promql: str) -> str:
             "the PromQL query is empty", hint="write a query such as up or rate(checkout_requests_total[5m])"
         )
     return promql.strip()
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """Which release of Prometheus or Alertmanager answers, as the server itself reports it.
+
+    Attributes:
+        version: the release, e.g. ``"3.13.1"`` (Debian's packages add a suffix: ``"2.42.0+ds"``).
+        revision: the git commit it was built from (empty when the build did not stamp one).
+        branch: the git branch stamped into the build.
+        go_version: the Go release it was compiled with.
+    """
+
+    version: str
+    revision: str = ""
+    branch: str = ""
+    go_version: str = ""
+
+    @property
+    def major(self) -> int:
+        """The major release (``3`` for Prometheus 3.13.1); ``0`` for Alertmanager's 0.x releases."""
+        head = self.version.lstrip("v").split(".", 1)[0]
+        return int(head) if head.isdigit() else 0
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> BuildInfo:
+        """From Prometheus's ``/api/v1/status/buildinfo`` data or Alertmanager's ``versionInfo``."""
+        return cls(
+            version=str(data.get("version", "")),
+            revision=str(data.get("revision", "")),
+            branch=str(data.get("branch", "")),
+            go_version=str(data.get("goVersion", "")),
+        )
 
 
 class Prometheus(HttpClient):
@@ -54,6 +88,15 @@ class Prometheus(HttpClient):
             return self.session.get(self.url + "/-/ready", timeout=self.timeout).status_code == 200
         except requests.RequestException:
             return False
+
+    def buildinfo(self) -> BuildInfo:
+        """The release that answers (``/api/v1/status/buildinfo``): 3.x where ``make tools`` built it.
+
+        Example:
+            >>> prom.buildinfo().version  # doctest: +SKIP
+            '3.13.1'
+        """
+        return BuildInfo.from_api(self._json("GET", "/api/v1/status/buildinfo"))
 
     def query(self, promql: str, *, time: TimeLike | None = None) -> pd.DataFrame:
         """Evaluate an instant query; one row per series (``timestamp``, labels..., ``value``).
@@ -213,6 +256,10 @@ class Alertmanager(HttpClient):
         """Alerts Alertmanager currently holds (``/api/v2/alerts``), one row each."""
         params = {"active": str(active).lower(), "silenced": str(silenced).lower(), "inhibited": str(inhibited).lower()}
         return _alerts.alertmanager_frame(self._json("GET", "/api/v2/alerts", params=params))
+
+    def buildinfo(self) -> BuildInfo:
+        """The release that answers (``versionInfo`` of ``/api/v2/status``)."""
+        return BuildInfo.from_api(self._json("GET", "/api/v2/status").get("versionInfo") or {})
 
     def ready(self) -> bool:
         """True when ``/-/ready`` answers 200."""

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ..errors import PortInUseError, SandboxError, ToolMissingError
 
@@ -33,28 +34,77 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "prometheus-pushgateway": "prometheus-pushgateway",
 }
 
+#: Debian program → the newer program ``make tools`` builds from Go modules for the same job
+#: (``data/tools/pins.env``): Prometheus 3 and its promtool, a current Alertmanager and its amtool. The Go build
+#: is used when it exists, Debian's package is the fallback (no Go, or ``make tools`` not run yet).
+GO_BUILDS: dict[str, str] = {
+    "prometheus": "prometheus",
+    "promtool": "promtool",
+    "prometheus-alertmanager": "alertmanager",
+    "amtool": "amtool",
+}
+
 # Popen objects of children started by *this* process, so they are reaped (no zombies) when stopped here.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 # Children started by an ``up`` that has not finished: the atexit fallback stops them.
 _STARTING: set[int] = set()
 
 
+@dataclass(frozen=True)
+class Program:
+    """Which binary the sandbox runs for one of its programs, and where it came from.
+
+    Attributes:
+        name: the program's Debian name (``prometheus``, ``prometheus-alertmanager``, ``promtool`` ...).
+        path: the binary that runs.
+        origin: ``"make tools"`` (built from the pinned Go module) or ``"Debian"`` (the package on ``PATH``).
+    """
+
+    name: str
+    path: str
+    origin: Literal["make tools", "Debian"]
+
+
+def program(name: str) -> Program:
+    """Choose the binary for a sandbox program: the Go build from ``make tools``, else Debian's on ``PATH``.
+
+    Raises:
+        ToolMissingError: neither exists; the hint names the Debian package and ``make tools``.
+
+    Example:
+        >>> program("prometheus").origin  # doctest: +SKIP
+        'make tools'
+
+    Used in: notebook 03 (through ``sandbox.up``), ``course doctor``.
+    """
+    from .. import tools
+
+    built = GO_BUILDS.get(name)
+    if built is not None:
+        path = tools.built(built)
+        if path is not None:
+            return Program(name, str(path), "make tools")
+    found = shutil.which(name)
+    if found is None:
+        package = DEBIAN_PACKAGES.get(name, name)
+        newer = f", or `make tools` (builds a newer {built} from Go modules)" if built else ""
+        raise ToolMissingError(
+            f"`{name}` is not installed (Debian package {package!r})",
+            hint=f"run `make setup` (it installs the sandbox's Debian packages) or `sudo apt-get install {package}`"
+            + newer,
+            program=name,
+        )
+    return Program(name, found, "Debian")
+
+
 def find_binary(name: str) -> str:
-    """Return the path of a sandbox program on ``PATH`` or raise :class:`ToolMissingError`.
+    """Return the path of a sandbox program (see :func:`program`) or raise :class:`ToolMissingError`.
 
     Example:
         >>> find_binary("promtool")  # doctest: +SKIP
-        '/usr/bin/promtool'
+        '/root/.cache/course-lib/tools/prometheus-e1ae27f2f0b6/bin/promtool'
     """
-    path = shutil.which(name)
-    if path is None:
-        package = DEBIAN_PACKAGES.get(name, name)
-        raise ToolMissingError(
-            f"`{name}` is not installed (Debian package {package!r})",
-            hint=f"run `make setup` (it installs the sandbox's Debian packages) or `sudo apt-get install {package}`",
-            program=name,
-        )
-    return path
+    return program(name).path
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -241,6 +291,8 @@ def _stop_half_started() -> None:  # pragma: no cover - exercised by interpreter
 
 __all__ = [
     "DEBIAN_PACKAGES",
+    "GO_BUILDS",
+    "Program",
     "Spawned",
     "check_port",
     "committed",
@@ -251,6 +303,7 @@ __all__ = [
     "is_running",
     "port_in_use",
     "proc_start_time",
+    "program",
     "proc_state",
     "spawn",
     "stop",

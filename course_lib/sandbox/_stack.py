@@ -500,8 +500,9 @@ def _services(workdir: Path, ports: Mapping[str, int], bins: Mapping[str, str], 
                 f"--config.file={workdir / 'prometheus.yml'}",
                 f"--storage.tsdb.path={workdir / 'prometheus-data'}",
                 f"--web.listen-address={host}:{ports['prometheus']}",
-                # Keep backfilled history (hours old) and the live head; 2.42 merges overlapping blocks by
-                # itself (the old --storage.tsdb.allow-overlapping-blocks flag is a no-op since 2.39).
+                # Keep backfilled history (hours old) and the live head; Prometheus merges overlapping blocks
+                # by itself (the old --storage.tsdb.allow-overlapping-blocks flag is a no-op since 2.39, gone in 3).
+                # The same flags serve the Go-built 3.x and Debian's 2.42 fallback.
                 "--storage.tsdb.retention.time=15d",
             ],
             ports["prometheus"],
@@ -519,6 +520,7 @@ def _log_store_binary() -> str | None:
     return tools.find("victoria-logs")
 
 
+#: service → program (Debian's name); ``proc.program`` prefers the ``make tools`` build where there is one.
 _BINARIES = {
     "prometheus": "prometheus",
     "alertmanager": "prometheus-alertmanager",

@@ -1,6 +1,7 @@
-"""The observe clients against a real Prometheus 2.42 (the Debian ``prometheus`` binary).
+"""The observe clients against a real Prometheus: Debian's 2.42 and the 3.x that ``make tools`` builds.
 
-The fixture runs Prometheus on 127.0.0.1 with a free port and a temporary data directory. It scrapes itself
+Every test runs once per program that is present (the other one is skipped with a reason). The fixture runs
+Prometheus on 127.0.0.1 with a free port and a temporary data directory. It scrapes itself
 and a real HTTP metrics endpoint (``prometheus_client``) that counts checkout requests by status, and loads one
 alerting rule with a short ``for`` so the pending → firing path happens within seconds.
 """
@@ -8,6 +9,7 @@ alerting rule with a short ``for`` so the pending → firing path happens within
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,12 +21,14 @@ from pathlib import Path
 
 import pytest
 
+from course_lib import tools
 from course_lib.errors import ExerciseError, QueryError
 from course_lib.observe import ERROR_RATIO_REFERENCE, Prometheus, check_error_ratio
 
 pytestmark = pytest.mark.integration
 
-PROMETHEUS = shutil.which("prometheus")
+#: where each Prometheus comes from → its binary (None when absent)
+PROMETHEUS = {"debian": shutil.which("prometheus", path="/usr/bin:/usr/local/bin"), "go": tools.built("prometheus")}
 
 
 def _free_port() -> int:
@@ -58,10 +62,17 @@ def checkout_metrics() -> Iterator[int]:
     server.shutdown()
 
 
+@pytest.fixture(scope="module", params=["debian", "go"], ids=["debian-2.x", "make-tools-3.x"])
+def origin(request: pytest.FixtureRequest) -> str:
+    """Which Prometheus the module's tests run against."""
+    if PROMETHEUS[request.param] is None:
+        why = "apt-get install prometheus" if request.param == "debian" else "`make tools` builds it from Go modules"
+        pytest.skip(f"this Prometheus is not installed ({why})")
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def prom(tmp_path_factory: pytest.TempPathFactory, checkout_metrics: int) -> Iterator[Prometheus]:
-    if PROMETHEUS is None:
-        pytest.skip("the prometheus binary is not installed (apt-get install prometheus)")
+def prom(tmp_path_factory: pytest.TempPathFactory, checkout_metrics: int, origin: str) -> Iterator[Prometheus]:
     workdir: Path = tmp_path_factory.mktemp("prometheus")
     port = _free_port()
     (workdir / "rules.yml").write_text(
@@ -91,7 +102,7 @@ scrape_configs:
     log = open(workdir / "prometheus.log", "wb")  # noqa: SIM115 - closed in teardown
     proc = subprocess.Popen(
         [
-            PROMETHEUS,
+            str(PROMETHEUS[origin]),
             f"--config.file={workdir / 'prometheus.yml'}",
             f"--storage.tsdb.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
@@ -107,7 +118,7 @@ scrape_configs:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"Prometheus did not become ready:\n{(workdir / 'prometheus.log').read_text()[-2000:]}")
             time.sleep(0.2)
-        # Prometheus 2.42 applies scrape targets a few seconds after /-/ready: wait for data, not for readiness.
+        # Prometheus applies scrape targets a few seconds after /-/ready: wait for data, not for readiness.
         enough = 'count_over_time(checkout_requests_total{status="500"}[1m]) >= 6'
         while client.query(enough).empty or client.query(ERROR_RATIO_REFERENCE).empty:
             if time.monotonic() > deadline + 30:
@@ -143,6 +154,15 @@ def test_instant_query_and_targets(prom: Prometheus) -> None:
     assert list(targets["job"]) == ["checkout", "prometheus"]
     assert "checkout" in prom.label_values("job") and "status" in prom.labels()
     assert set(prom.series("checkout_requests_total")["status"]) == {"200", "500"}
+
+
+def test_buildinfo_names_the_release_that_runs(prom: Prometheus, origin: str) -> None:
+    info = prom.buildinfo()
+    assert info.major == (3 if origin == "go" else 2), info
+    assert info.go_version.startswith("go1.")
+    if origin == "go":  # the release data/tools/pins.env pins and stamps (module v0.313.1 is Prometheus 3.13.1)
+        stamped = re.search(r"version\.Version=(\S+)", tools.read_pins()["PROMETHEUS_LDFLAGS"])
+        assert stamped is not None and info.version == stamped.group(1) and info.branch == "HEAD"
 
 
 def test_range_query_steps_and_labels(prom: Prometheus) -> None:

@@ -1,5 +1,6 @@
-"""Integration tests: the real sandbox stack (Prometheus 2.42, Alertmanager 0.25, node_exporter, Pushgateway and
-the Python services) as child processes. Each test module gets its own COURSE_STATE_DIR."""
+"""Integration tests: the real sandbox stack (Prometheus 3 and Alertmanager as `make tools` builds them, else Debian's
+2.42 and 0.25; node_exporter, Pushgateway and the Python services) as child processes. Each test module gets its
+own COURSE_STATE_DIR."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -91,6 +93,32 @@ def test_up_gives_checkout_rate_and_is_reused(stack: sandbox.Stack) -> None:
     again = sandbox.up()
     assert again.reused and again.endpoints == stack.endpoints
     assert sandbox.status().healthy
+
+
+def _exe(pid: int) -> str:
+    return os.path.realpath(f"/proc/{pid}/exe")
+
+
+def test_metrics_programs_are_the_go_builds_when_built(stack: sandbox.Stack) -> None:
+    from course_lib import observe, tools
+
+    pids = {s.name: s.pid for s in sandbox.status().services}
+    prometheus, alertmanager = tools.built("prometheus"), tools.built("alertmanager")
+    prom = observe.Prometheus(stack.endpoints.prometheus).buildinfo()
+    am = observe.Alertmanager(stack.endpoints.alertmanager).buildinfo()
+    if prometheus is not None:  # the release data/tools/pins.env pins: Prometheus 3, the HTTP API without a web UI
+        assert prom.major == 3 and _exe(pids["prometheus"]) == os.path.realpath(prometheus), prom
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{stack.endpoints.prometheus}/query", timeout=5)
+    else:
+        assert prom.major == 2 and _exe(pids["prometheus"]) == os.path.realpath(proc.find_binary("prometheus"))
+    if alertmanager is not None:  # v0.31.1 compiles its UI in: the page is there
+        assert am.version == tools.read_pins()["ALERTMANAGER_VERSION"].lstrip("v"), am
+        assert _exe(pids["alertmanager"]) == os.path.realpath(alertmanager)
+        with urllib.request.urlopen(f"{stack.endpoints.alertmanager}/", timeout=5) as page:
+            assert b"<title>Alertmanager</title>" in page.read()
+    else:
+        assert am.version.startswith("0.25"), am
 
 
 def test_targets_come_from_service_monitors(stack: sandbox.Stack) -> None:
@@ -188,6 +216,24 @@ def test_down_leaves_no_process(state_dir: Path) -> None:
     assert sandbox.down() == ()
 
 
+def test_debian_is_the_fallback_without_the_go_builds(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from course_lib import observe
+
+    if not all(os.access(f"/usr/bin/{n}", os.X_OK) for n in ("prometheus", "prometheus-alertmanager")):
+        pytest.skip("Debian's prometheus and prometheus-alertmanager are not installed")
+    sandbox.down()
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "empty-cache"))  # as on a machine without Go
+    try:
+        fallback = sandbox.up(timeout=60)
+        assert observe.Prometheus(fallback.endpoints.prometheus).buildinfo().major == 2
+        assert observe.Alertmanager(fallback.endpoints.alertmanager).buildinfo().version.startswith("0.25")
+        fallback.wait_for_data("rate(checkout_requests_total[1m])", timeout=30)
+    finally:
+        sandbox.down()
+
+
 def test_orphans_of_a_killed_owner_are_found_and_cleaned(state_dir: Path) -> None:
     code = (
         "import json, time; from course_lib import sandbox; s = sandbox.up(timeout=60);"
@@ -257,6 +303,7 @@ def test_missing_binary_is_refused(state_dir: Path, monkeypatch: pytest.MonkeyPa
     for name in ("prometheus", "prometheus-node-exporter", "prometheus-pushgateway"):
         (tmp_path / name).symlink_to(proc.find_binary(name))
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "no-cache"))  # no Go-built alertmanager either
     with pytest.raises(ToolMissingError) as err:
         sandbox.up()
     assert "prometheus-alertmanager" in str(err.value) and "make setup" in err.value.hint
@@ -270,6 +317,7 @@ def test_failing_service_leaves_nothing_half_started(
         (tmp_path / name).symlink_to(proc.find_binary(name))
     make_exe(tmp_path / "prometheus-alertmanager", "echo 'boom: cannot read config' >&2\nexit 3")
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "no-cache"))  # the broken program is the one found
     with pytest.raises(SandboxError) as err:
         sandbox.up(timeout=30)
     assert "alertmanager" in str(err.value) and "boom: cannot read config" in str(err.value)

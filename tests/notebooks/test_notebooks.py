@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -72,16 +73,28 @@ def test_no_committed_token_shaped_strings() -> None:
 
 @pytest.mark.notebooks
 def test_runner_over_every_notebook_leaks_no_token(tmp_path: Path, fake_token: str) -> None:
-    """Run the whole course with a recognisable token in the environment: it must appear in no file written."""
+    """Run the whole course with a recognisable token in the environment: it must appear in no file written.
+
+    It runs with the exercises' solutions in place of the placeholders, so every check is exercised with the right
+    answer in every notebook it runs (the committed notebooks show the placeholders' "not attempted yet")."""
     from tests.conftest import PARTS_WITHOUT_TOOLS, missing_tools
 
     from course_lib.sandbox import isolated
 
     parts = "all" if not missing_tools() else sorted(PARTS_WITHOUT_TOOLS)  # the others need `make tools`
     with isolated():  # its own sandbox: nbval in this session later starts from a fresh one, as the build did
-        report = runner.run_parts(parts, target="sandbox", out=tmp_path / "runs", progress=False)
+        report = runner.run_parts(parts, target="sandbox", out=tmp_path / "runs", progress=False, solutions=True)
     failures = [(r.notebook, r.error) for r in report.results if r.status != "ok"]
     assert not failures, failures
+    not_passed = []
+    for r in report.results:
+        executed = nbformat.read(r.output, as_version=4)
+        for cell in executed.cells:
+            if cell.cell_type == "code" and 'cl.check("' in cell.source:
+                shown = json.dumps(cell.outputs, ensure_ascii=False)
+                if "✅ Correct" not in shown:
+                    not_passed.append((r.notebook, cell.source.splitlines()[-1], shown[:300]))
+    assert not not_passed, not_passed
     assert not [r.notebook for r in report.results if r.redacted], "a notebook printed the token (redacted)"
     written = [f for f in (tmp_path / "runs").rglob("*") if f.is_file()]
     assert len(written) >= len(report.results) + 2  # notebooks + report.json + report.html

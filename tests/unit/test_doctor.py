@@ -38,6 +38,8 @@ PROGRAM_OF_TOOL = {
     "etcd": "etcd",
     "kwok": "kwokctl",
     "victorialogs": "victoria-logs",
+    "prometheus": "prometheus",
+    "alertmanager": "prometheus-alertmanager",
     "kubeseal": "kubeseal",
     "tofu": "tofu",
     "kyverno": "kyverno",
@@ -47,10 +49,29 @@ PROGRAM_OF_TOOL = {
 
 def test_every_tool_make_tools_builds_is_checked() -> None:
     from course_lib import tools
+    from course_lib.sandbox import _process
 
-    built = {name for name, (pkg, *_rest) in _doctor.BINARIES.items() if pkg == "(make tools)"}
+    only_built = {name for name, (pkg, *_rest) in _doctor.BINARIES.items() if pkg == "(make tools)"}
     assert set(tools.read_pins()["TOOLS"].split()) == set(PROGRAM_OF_TOOL), "a new tool: add it to the doctor"
-    assert set(PROGRAM_OF_TOOL.values()) == built
+    # a tool is either only built by make tools, or a newer build of a Debian program the doctor checks
+    assert set(PROGRAM_OF_TOOL.values()) == only_built | {"prometheus", "prometheus-alertmanager"}
+    assert set(_process.GO_BUILDS) <= set(_doctor.BINARIES)
+
+
+def test_metrics_programs_say_whether_they_are_the_go_build_or_debians(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    built = make_exe(tmp_path / "cache" / "tools" / "prometheus-0123456789ab" / "bin" / "prometheus", "echo x")
+    debian = make_exe(tmp_path / "usr" / "bin" / "prometheus", "echo x")
+    monkeypatch.setattr(_doctor, "_version", lambda path, flag: "3.13.1" if path == str(built) else "2.42.0+ds")
+    monkeypatch.setattr(_doctor, "find_binary", lambda name: str(built))
+    go = _doctor._binary_check("prometheus")
+    assert go.ok and go.detail.startswith("3.13.1 (make tools; no web UI)") and str(built) in go.detail
+    monkeypatch.setattr(_doctor, "find_binary", lambda name: str(debian))
+    fallback = _doctor._binary_check("prometheus")
+    assert fallback.ok and fallback.detail.startswith("2.42.0+ds (Debian fallback") and "make tools" in fallback.detail
+    assert "make tools" not in _doctor._binary_check("git").detail
 
 
 def test_report_verdict_and_token_stays_hidden(monkeypatch: pytest.MonkeyPatch) -> None:

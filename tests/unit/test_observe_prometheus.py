@@ -1,4 +1,4 @@
-"""The Prometheus and Alertmanager clients against recorded HTTP answers (shaped like Prometheus 2.42's)."""
+"""The Prometheus and Alertmanager clients against recorded HTTP answers (shaped like Prometheus 2.42's and 3.13's)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import requests
 import responses
 
 from course_lib.errors import ConfigError, QueryError
-from course_lib.observe import Alertmanager, Prometheus
+from course_lib.observe import Alertmanager, BuildInfo, Prometheus
 
 URL = "http://prom.test:9090"
 
@@ -256,3 +256,40 @@ def test_latency_quantiles_one_query_per_quantile(prom: Prometheus) -> None:
     assert frame["quantile"].tolist() == ["p50", "p95", "p99"] and frame["value"].tolist() == [0.07, 0.11, 0.45]
     with pytest.raises(ConfigError):
         latency_quantiles(prom, quantiles=(95,))
+
+
+@responses.activate
+def test_buildinfo_names_the_release_that_answers(prom: Prometheus) -> None:
+    # shaped like the answer of the Prometheus 3.13.1 that `make tools` builds (no git revision is stamped)
+    responses.get(
+        f"{URL}/api/v1/status/buildinfo",
+        json=_ok(
+            {
+                "version": "3.13.1",
+                "revision": "",
+                "branch": "HEAD",
+                "buildUser": "course-lib",
+                "buildDate": "",
+                "goVersion": "go1.26.8",
+            }
+        ),
+    )
+    info = prom.buildinfo()
+    assert (info.version, info.branch, info.go_version, info.major) == ("3.13.1", "HEAD", "go1.26.8", 3)
+    assert BuildInfo.from_api({"version": "2.42.0+ds"}).major == 2
+    assert BuildInfo.from_api({}).major == 0
+
+
+@responses.activate
+def test_alertmanager_buildinfo_reads_version_info() -> None:
+    responses.get(
+        "http://am.test:9093/api/v2/status",
+        json={
+            "cluster": {"status": "disabled", "peers": []},
+            "config": {"original": "route: {}\n"},
+            "uptime": "2026-12-02T03:00:00.000Z",
+            "versionInfo": {"branch": "HEAD", "goVersion": "go1.26.8", "revision": "", "version": "0.31.1"},
+        },
+    )
+    info = Alertmanager("http://am.test:9093", timeout=2).buildinfo()
+    assert info.version == "0.31.1" and info.major == 0 and info.go_version == "go1.26.8"

@@ -72,3 +72,16 @@ def test_part_modules_use_the_same_pin_objects() -> None:
     assert pins.KYVERNO_CHART.version == capstone.KYVERNO_CHART_VERSION
     assert traffic.ISTIO_VERSION == pins.ISTIO_VERSION and postgres.CNPG_VERSION == pins.CNPG_VERSION
     assert _install.KUBE_PROMETHEUS_STACK_VERSION == pins.KUBE_PROMETHEUS_STACK_VERSION
+
+
+def test_the_sandbox_prometheus_is_the_release_the_operator_runs() -> None:
+    from course_lib import tools
+
+    built = tools.read_pins()
+    # Prometheus 3.x is published as Go module v0.3MM.P: v0.313.1 is Prometheus 3.13.1
+    major, minor, patch = (int(x) for x in pins.PROMETHEUS_VERSION.lstrip("v").split("."))
+    assert major == 3 and built["PROMETHEUS_VERSION"] == f"v0.{300 + minor}.{patch}"
+    assert f"version.Version={major}.{minor}.{patch} " in built["PROMETHEUS_LDFLAGS"] + " "
+    # Alertmanager: the newest release whose module builds, never newer than the operator's default
+    assert Version(built["ALERTMANAGER_VERSION"]) <= Version(pins.ALERTMANAGER_VERSION)
+    assert f"version.Version={built['ALERTMANAGER_VERSION'].lstrip('v')} " in built["ALERTMANAGER_LDFLAGS"] + " "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from course_lib import tools
 from course_lib.errors import ConfigError, SandboxError
 from course_lib.manifests import _observability as obs
 from course_lib.sandbox import _derive as d
@@ -186,6 +189,29 @@ def test_promtool_test_rules_fails_when_for_changes(tmp_path: Path) -> None:
     assert not result.ok and "HighNodeCPU" in result.output
     with pytest.raises(SandboxError, match="promtool test rules"):
         result.raise_for_failure()
+
+
+#: every promtool the sandbox may use: Debian's 2.x (the fallback) and the 3.x that `make tools` builds
+PROMTOOLS = {"debian": shutil.which("promtool", path="/usr/bin:/usr/local/bin"), "go": tools.built("promtool")}
+
+
+@pytest.mark.parametrize("origin", ["debian", "go"], ids=["debian-2.x", "make-tools-3.x"])
+def test_rule_tests_give_the_same_verdicts_under_promtool_2_and_3(origin: str, tmp_path: Path) -> None:
+    promtool = PROMTOOLS[origin]
+    if promtool is None:
+        pytest.skip(
+            f"no {origin} promtool here ({'apt-get install prometheus' if origin == 'debian' else 'make tools'})"
+        )
+    version = subprocess.run([promtool, "--version"], capture_output=True, text=True, check=True).stdout
+    assert f"version {3 if origin == 'go' else 2}." in version
+    run = [str(promtool), "test", "rules", "course_rules_test.yaml"]
+    good = subprocess.run(run, cwd=pt.RULES_TESTS_DIR, capture_output=True, text=True, check=False)
+    assert good.returncode == 0 and "SUCCESS" in good.stdout, good.stdout + good.stderr
+    # the exact recorded values are asserted, not just the alerts: a rate one rounding step off fails
+    for f in pt.RULES_TESTS_DIR.glob("*.yaml"):
+        (tmp_path / f.name).write_text(f.read_text().replace("value: 0.9\n", "value: 0.8999999999999999\n"))
+    off = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert off.returncode == 1 and "instance:node_cpu:rate:sum" in off.stdout + off.stderr
 
 
 def test_traffic_model_is_valid_openmetrics_and_marked_simulated(tmp_path: Path) -> None:

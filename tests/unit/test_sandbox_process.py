@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from course_lib import sandbox
+from course_lib import sandbox, tools
 from course_lib.errors import ConfigError, PortInUseError, ToolMissingError
 from course_lib.sandbox import _process as proc
 from course_lib.sandbox import _stack
 from course_lib.sandbox._cli import sandbox as sandbox_cli
+from tests.conftest import make_exe
 
 
 @pytest.fixture
@@ -40,15 +41,37 @@ def test_free_port_and_port_in_use() -> None:
 
 def test_missing_binary_names_debian_package_and_make_setup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "no-cache"))
     with pytest.raises(ToolMissingError) as err:
         proc.find_binary("prometheus-alertmanager")
     assert "'prometheus-alertmanager'" in str(err.value) and "make setup" in err.value.hint
+    assert "make tools" in err.value.hint and "alertmanager" in err.value.hint
+
+
+def test_go_build_is_preferred_and_debian_is_the_fallback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pins = tmp_path / "tools" / "pins.env"
+    pins.parent.mkdir()
+    pins.write_text('TOOLS="prometheus"\nPROMETHEUS_VERSION=v0.313.1\nPROMETHEUS_BINARY="prometheus promtool"\n')
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # its tools/pins.env
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    debian = make_exe(tmp_path / "usr-bin" / "promtool")
+    make_exe(tmp_path / "usr-bin" / "prometheus-node-exporter")
+    monkeypatch.setenv("PATH", str(debian.parent))
+    assert proc.program("promtool") == proc.Program("promtool", str(debian), "Debian")
+    built = tools.pinned_path("promtool")
+    assert built is not None
+    make_exe(built)
+    assert proc.program("promtool") == proc.Program("promtool", str(built), "make tools")
+    assert proc.find_binary("promtool") == str(built)
+    # programs that make tools does not build always come from PATH
+    assert proc.program("prometheus-node-exporter").origin == "Debian"
 
 
 def test_up_refuses_missing_binary_before_any_side_effect(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, state_dir: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "no-cache"))
     with pytest.raises(ToolMissingError, match="Debian package 'prometheus'"):
         sandbox.up()
     assert not state_dir.exists()

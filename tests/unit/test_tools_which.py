@@ -47,6 +47,8 @@ def test_which_searches_path_then_cache(pins: Path, tmp_path: Path) -> None:
     assert tools.which("faketool", path="") == pinned
     on_path = make_exe(tmp_path / "bin" / "faketool")
     assert tools.which("faketool", path=str(on_path.parent)) == on_path
+    assert tools.built("faketool") == pinned  # the cache only, whatever PATH holds
+    assert tools.built("alpha") is None  # a program of a tool that is not built
 
 
 def test_missing_helm_names_make_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
