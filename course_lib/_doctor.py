@@ -120,6 +120,7 @@ BINARIES: dict[str, tuple[str, str, bool, str]] = {
     "kubeseal": ("(make tools)", "kubeseal", False, "--version"),
     "kyverno": ("(make tools)", "kyverno", False, "version"),
     "tofu": ("(make tools)", "opentofu", False, "version"),
+    "traefik": ("(make tools)", "traefik", False, "version"),
     "go": ("golang (or https://go.dev)", "go", False, "version"),
 }
 

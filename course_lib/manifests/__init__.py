@@ -22,6 +22,7 @@ from ._core import (
     checkout_deployment,
     checkout_service,
     config_map,
+    local_endpoint_slice,
     namespace,
     network_policy_allow_from,
     network_policy_default_deny,
@@ -38,6 +39,9 @@ from ._gitops import (
 from ._meta import DEFAULT_LABELS, Manifest, object_meta
 from ._networking import (
     TRAEFIK_LEGACY_API_VERSION,
+    gateway,
+    gateway_class,
+    http_route,
     istio_destination_rule,
     istio_peer_authentication,
     istio_virtual_service,
@@ -110,6 +114,10 @@ __all__ = [
     "cnpg_recovery_cluster",
     "cnpg_scheduled_backup",
     "config_map",
+    "local_endpoint_slice",
+    "gateway",
+    "gateway_class",
+    "http_route",
     "crd_schemas",
     "eso_external_secret",
     "eso_secret_store",

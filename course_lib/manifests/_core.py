@@ -175,20 +175,71 @@ def checkout_service(
     port: int = 80,
     target_port: str | int = "http",
     version: str | None = None,
+    select_pods: bool = True,
     labels: Mapping[str, str] | None = None,
 ) -> Manifest:
     """ClusterIP Service in front of the checkout pods (all versions, or one ``version`` for Traefik canaries).
 
+    ``select_pods=False`` leaves out the selector: the Service then has only the endpoints someone writes for it
+    (an EndpointSlice, see :func:`local_endpoint_slice`) — how the sandbox puts a local process behind it.
+
     Used in: notebooks 03, 04.
     """
     selector = {"app": "checkout"} | ({"version": version} if version else {})
-    spec = {
+    spec: dict[str, Any] = {
         "type": "ClusterIP",
-        "selector": selector,
         "ports": [{"name": "http", "port": port, "targetPort": target_port, "protocol": "TCP"}],
     }
+    if select_pods:
+        spec = {"type": "ClusterIP", "selector": selector, "ports": spec["ports"]}
     meta = object_meta(name, namespace=namespace, labels=labels, extra_labels={"app": "checkout"})
     return resource("v1", "Service", meta, spec=spec)
+
+
+def local_endpoint_slice(
+    service: str,
+    *,
+    namespace: str,
+    port: int,
+    address: str = "127.0.0.1",
+    port_name: str = "http",
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """An EndpointSlice that makes ``address:port`` the endpoint of a selector-less Service ``service``.
+
+    The API server refuses loopback addresses in ``Endpoints`` and in ``IPv4``/``IPv6`` EndpointSlices
+    (``may not be in the loopback range``), but an ``FQDN`` EndpointSlice (deprecated, accepted with a warning)
+    holds ``127.0.0.1`` as a name. A proxy that reads EndpointSlices (Traefik's CRD and Gateway API providers do)
+    joins that address and the port into ``http://127.0.0.1:PORT``: the Service's traffic goes to a process on this
+    machine. ``port_name`` must be the Service port's name. The slice is marked as written by hand
+    (``endpointslice.kubernetes.io/managed-by``), so the EndpointSlice controller leaves it alone.
+
+    Example:
+        >>> s = local_endpoint_slice("checkout-v1", namespace="edge", port=41234)
+        >>> s["addressType"], s["endpoints"][0]["addresses"], s["ports"][0]["port"]
+        ('FQDN', ['127.0.0.1'], 41234)
+
+    Used in: notebook 04 (Traefik's backends on the sandbox).
+    """
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise ConfigError(f"port {port!r} is not a TCP port", hint="use a whole number between 1 and 65535")
+    meta = object_meta(
+        f"{service}-local",
+        namespace=namespace,
+        labels=labels,
+        extra_labels={
+            "kubernetes.io/service-name": service,
+            "endpointslice.kubernetes.io/managed-by": "course-lib",
+        },
+    )
+    return resource(
+        "discovery.k8s.io/v1",
+        "EndpointSlice",
+        meta,
+        addressType="FQDN",
+        endpoints=[{"addresses": [address], "conditions": {"ready": True}}],
+        ports=[{"name": port_name, "port": port, "protocol": "TCP"}],
+    )
 
 
 def checkout_app(*, namespace: str = "shop", labels: Mapping[str, str] | None = None) -> list[Manifest]:

@@ -26,6 +26,7 @@ from ._meta import Manifest, check_name, object_meta, resource
 TRAEFIK_API_VERSION = "traefik.io/v1alpha1"
 #: The group the seed text uses; Traefik v3 does not serve it any more.
 TRAEFIK_LEGACY_API_VERSION = "traefik.containo.us/v1alpha1"
+GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
 ISTIO_NETWORKING_API_VERSION = "networking.istio.io/v1"
 ISTIO_SECURITY_API_VERSION = "security.istio.io/v1"
 
@@ -79,17 +80,23 @@ def traefik_ingress_route(
     routes: Sequence[Mapping[str, Any]],
     entry_points: Sequence[str] = ("web",),
     cert_resolver: str | None = None,
+    tls_secret: str | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> Manifest:
-    """A Traefik IngressRoute; with ``cert_resolver`` Traefik obtains a Let's Encrypt certificate for it.
+    """A Traefik IngressRoute; with ``cert_resolver`` Traefik obtains a Let's Encrypt certificate for it, with
+    ``tls_secret`` it serves the certificate of that ``kubernetes.io/tls`` Secret (same namespace).
 
     Used in: notebook 04.
     """
     if not routes:
         raise ConfigError("an IngressRoute needs at least one route", hint="pass routes=[traefik_route(...)]")
+    if cert_resolver and tls_secret:
+        raise ConfigError("give cert_resolver or tls_secret, not both", hint="one source of certificates per route")
     spec: dict[str, Any] = {"entryPoints": list(entry_points), "routes": [dict(r) for r in routes]}
     if cert_resolver:
         spec["tls"] = {"certResolver": cert_resolver}
+    elif tls_secret:
+        spec["tls"] = {"secretName": check_name(tls_secret, what="secret")}
     return resource(
         TRAEFIK_API_VERSION, "IngressRoute", object_meta(name, namespace=namespace, labels=labels), spec=spec
     )
@@ -156,6 +163,80 @@ def traefik_weighted_service(
     )
 
 
+def gateway_class(
+    name: str = "traefik",
+    *,
+    controller: str = "traefik.io/gateway-controller",
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A Gateway API GatewayClass: which controller implements the Gateways of this class (cluster-scoped).
+
+    Used in: notebook 04.
+    """
+    return resource(
+        GATEWAY_API_VERSION, "GatewayClass", object_meta(name, labels=labels), spec={"controllerName": controller}
+    )
+
+
+def gateway(
+    name: str,
+    *,
+    namespace: str,
+    port: int,
+    class_name: str = "traefik",
+    listener: str = "web",
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A Gateway API Gateway with one HTTP listener on ``port`` (Traefik serves it on the entry point of that port).
+
+    Example:
+        >>> gateway("shop", namespace="edge", port=8000)["spec"]["listeners"]
+        [{'name': 'web', 'protocol': 'HTTP', 'port': 8000}]
+
+    Used in: notebook 04.
+    """
+    spec = {
+        "gatewayClassName": check_name(class_name, what="gatewayClassName"),
+        "listeners": [{"name": check_name(listener, what="listener"), "protocol": "HTTP", "port": _port(port)}],
+    }
+    return resource(GATEWAY_API_VERSION, "Gateway", object_meta(name, namespace=namespace, labels=labels), spec=spec)
+
+
+def http_route(
+    name: str,
+    *,
+    namespace: str,
+    gateway: str,
+    hostnames: Sequence[str],
+    backends: Mapping[str, int],
+    port: int = 80,
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A Gateway API HTTPRoute attached to ``gateway`` that splits ``hostnames`` between Services by weight.
+
+    ``backendRefs`` weights are relative, as in a TraefikService: ``{"checkout-v1": 9, "checkout-v2": 1}`` is 90/10.
+
+    Example:
+        >>> r = http_route("canary", namespace="edge", gateway="shop", hostnames=["gw.example.com"],
+        ...                backends={"checkout-v1": 90, "checkout-v2": 10})
+        >>> [(b["name"], b["weight"]) for b in r["spec"]["rules"][0]["backendRefs"]]
+        [('checkout-v1', 90), ('checkout-v2', 10)]
+
+    Used in: notebook 04.
+    """
+    if not backends or any(w < 0 for w in backends.values()) or sum(backends.values()) == 0:
+        raise ConfigError(
+            f"backends {dict(backends)!r} need at least one positive weight", hint='e.g. {"a": 90, "b": 10}'
+        )
+    refs = [{"name": check_name(svc, what="service"), "port": _port(port), "weight": w} for svc, w in backends.items()]
+    spec = {
+        "parentRefs": [{"name": check_name(gateway, what="gateway")}],
+        "hostnames": list(hostnames),
+        "rules": [{"backendRefs": refs}],
+    }
+    return resource(GATEWAY_API_VERSION, "HTTPRoute", object_meta(name, namespace=namespace, labels=labels), spec=spec)
+
+
 def istio_destination_rule(
     name: str,
     *,
@@ -189,7 +270,10 @@ def istio_virtual_service(
     weights: Mapping[str, int],
     labels: Mapping[str, str] | None = None,
 ) -> Manifest:
-    """An Istio VirtualService that splits HTTP traffic between subsets by weight (they must add up to 100).
+    """An Istio VirtualService that splits HTTP traffic between subsets by weight.
+
+    Istio's weights are relative: a destination receives ``weight / (sum of all weights)`` of the requests (the API
+    reference says so today; older releases asked for a sum of 100, which the course's canaries still write).
 
     Example:
         >>> vs = istio_virtual_service("myapp", namespace="shop", host="myapp", weights={"v1": 90, "v2": 10})
@@ -198,10 +282,10 @@ def istio_virtual_service(
 
     Used in: notebook 04.
     """
-    if sum(weights.values()) != 100 or any(w < 0 for w in weights.values()):
+    if not weights or any(not isinstance(w, int) or w < 0 for w in weights.values()) or sum(weights.values()) == 0:
         raise ConfigError(
-            f"weights {dict(weights)!r} add up to {sum(weights.values())}, not 100",
-            hint='Istio needs route weights that sum to 100, e.g. {"v1": 90, "v2": 10}',
+            f"weights {dict(weights)!r} need whole numbers >= 0 and at least one positive weight",
+            hint='e.g. {"v1": 90, "v2": 10}; they are relative, so {"v1": 9, "v2": 1} splits the same way',
         )
     route = [{"destination": {"host": host, "subset": subset}, "weight": w} for subset, w in weights.items()]
     spec = {"hosts": [host], "http": [{"route": route}]}

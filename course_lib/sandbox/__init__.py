@@ -12,7 +12,10 @@ Example:
     >>> stack.webhook_notifications()            # doctest: +SKIP
     >>> sandbox.down()                           # doctest: +SKIP
 
-Used in: notebook 03 and every notebook that runs on ``target="sandbox"``.
+On demand, :func:`traefik_up` adds Traefik (its CRD and Gateway API providers reading the sandbox API server)
+and the two checkout versions it routes to; ``down()`` stops them with the rest.
+
+Used in: notebook 03, notebook 04 (Traefik) and every notebook that runs on ``target="sandbox"``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,14 @@ from ._stack import (
     stop_stack,
     up,
 )
+from ._traefik import (
+    TraefikEndpoints,
+    is_loopback_url,
+    traefik_down,
+    traefik_endpoints,
+    traefik_service_monitor,
+    traefik_up,
+)
 
 __all__ = [
     "DEFAULT_SELECTOR",
@@ -57,10 +68,12 @@ __all__ = [
     "StackEndpoints",
     "StackStatus",
     "ToolResult",
+    "TraefikEndpoints",
     "check_rules",
     "down",
     "stop_stack",
     "explain_selection",
+    "is_loopback_url",
     "isolated",
     "live_variant",
     "overview",
@@ -69,5 +82,9 @@ __all__ = [
     "state_file",
     "status",
     "test_rules",
+    "traefik_down",
+    "traefik_endpoints",
+    "traefik_service_monitor",
+    "traefik_up",
     "up",
 ]

@@ -7,10 +7,15 @@ Endpoints:
     ``GET /metrics``   Prometheus exposition.
     ``GET|POST /control``  read or set ``{"latency_ms": ..., "error_rate": ...}``.
     ``GET /healthz``   liveness.
+    ``GET <other>``    with ``--version``: ``{"path": ..., "version": ...}`` at once (no simulated latency), so
+                       routing by host and path can be seen; without it, 404.
 
-Run: ``python -m course_lib.sandbox._checkout --port 8080``.
+With ``--version v1`` (or ``v2``) every response carries ``X-Checkout-Version``, JSON bodies carry ``version`` and
+``/metrics`` exports ``checkout_build_info{version}``: the two canary backends behind Traefik tell themselves apart.
 
-Used in: notebook 03 (through :meth:`course_lib.sandbox.Stack.inject`).
+Run: ``python -m course_lib.sandbox._checkout --port 8080 [--version v2]``.
+
+Used in: notebook 03 (through :meth:`course_lib.sandbox.Stack.inject`), notebook 04 (the canary's backends).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from typing import Any, Protocol
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from ._http import JSONHandler, port_args, serve
 from ._logs import LogShipper
@@ -55,10 +60,16 @@ class CheckoutApp:
     """State and metrics of one checkout service; the registry is injectable for tests."""
 
     def __init__(
-        self, registry: CollectorRegistry | None = None, *, seed: int | None = None, logs: LogSink | None = None
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        seed: int | None = None,
+        logs: LogSink | None = None,
+        version: str | None = None,
     ) -> None:
         self.registry = registry or CollectorRegistry()
         self.logs = logs
+        self.version = version
         self.faults = Faults()
         self.lock = threading.Lock()
         self.random = random.Random(seed)
@@ -73,6 +84,9 @@ class CheckoutApp:
         )
         for status in ("200", "500"):
             self.requests.labels(status=status)  # export zeros so rate() has both series from the start
+        if version:
+            info = Gauge("checkout_build_info", "The running checkout version.", ["version"], registry=self.registry)
+            info.labels(version=version).set(1)
 
     def set_faults(self, *, latency_ms: float | None = None, error_rate: float | None = None) -> Faults:
         with self.lock:
@@ -111,6 +125,16 @@ class CheckoutApp:
 
 def make_handler(app: CheckoutApp) -> type[JSONHandler]:
     class Handler(JSONHandler):
+        def end_headers(self) -> None:
+            if app.version:
+                self.send_header("X-Checkout-Version", app.version)
+            super().end_headers()
+
+        def send_json(self, payload: Any, status: int = 200) -> None:
+            if app.version and isinstance(payload, dict):
+                payload = {**payload, "version": app.version}
+            super().send_json(payload, status)
+
         def do_GET(self) -> None:  # noqa: N802 - http.server API
             path = self.path.split("?", 1)[0]
             if path == "/checkout":
@@ -129,6 +153,8 @@ def make_handler(app: CheckoutApp) -> type[JSONHandler]:
                 self.send_json(vars(app.faults))
             elif path == "/healthz":
                 self.send_json({"ok": True})
+            elif app.version:  # a versioned backend echoes any other path (like traefik/whoami)
+                self.send_json({"path": self.path})
             else:
                 self.send_json({"error": "not found"}, 404)
 
@@ -150,9 +176,10 @@ def make_handler(app: CheckoutApp) -> type[JSONHandler]:
 def main() -> None:
     parser = port_args("Checkout demo service")
     parser.add_argument("--log-push", default="", help="push log lines to this Loki push URL (Loki or VictoriaLogs)")
+    parser.add_argument("--version", default=None, help="a version to report (e.g. v2): header, body, metric")
     args = parser.parse_args()
     shipper = LogShipper(args.log_push, labels=LOG_LABELS) if args.log_push else None
-    app = CheckoutApp(logs=shipper)
+    app = CheckoutApp(logs=shipper, version=args.version)
     try:
         serve(ThreadingHTTPServer((args.host, args.port), make_handler(app)))
     finally:

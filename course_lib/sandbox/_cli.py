@@ -55,7 +55,7 @@ def crds() -> None:
 
 @sandbox.command()
 def down() -> None:
-    """Stop every sandbox process and delete its temporary files."""
+    """Stop every sandbox process (Traefik and its backends too) and delete its temporary files."""
     from ._stack import down as _down
 
     stopped = _down()
@@ -70,7 +70,13 @@ def status(as_json: bool) -> None:
 
     now = overview()
     if as_json:
-        payload = {**as_dict(now.stack), "control_plane": dict(now.control_plane), "postgres": dict(now.postgres)}
+        on_demand = [dict(zip(("group", "name", "pid", "running", "ready"), row, strict=True)) for row in now.on_demand]
+        payload = {
+            **as_dict(now.stack),
+            "control_plane": dict(now.control_plane),
+            "postgres": dict(now.postgres),
+            "on_demand": on_demand,
+        }
         click.echo(json.dumps(payload, indent=2))
     else:
         click.echo(str(now))

@@ -672,6 +672,7 @@ def _start(
     started: list[tuple[_Service, proc.Spawned]] = []
     try:
         selections = write_configs(workdir, ports)
+        on_demand_jobs = _add_on_demand_jobs(workdir / "prometheus.yml", [])
         if backfill_hours:
             from ._promtool import backfill
 
@@ -701,6 +702,7 @@ def _start(
             "backfill_hours": backfill_hours,
             "ports": ports,
             "selections": selections,
+            "on_demand_jobs": on_demand_jobs,
             "endpoints": {
                 name: f"http://127.0.0.1:{ports[name]}" if name != "victorialogs" or bins.get("victorialogs") else ""
                 for name in SERVICE_NAMES
@@ -727,6 +729,46 @@ def _start(
             proc.stop(sp.pid, sp.start_time, timeout=3.0)
         shutil.rmtree(workdir, ignore_errors=True)
         raise
+
+
+def _add_on_demand_jobs(prometheus_yml: Path, previous: list[str]) -> list[str]:
+    """Rewrite ``prometheus.yml`` with the scrape jobs of what runs on demand (e.g. Traefik's ServiceMonitor-derived
+    job), replacing the jobs named ``previous``. Returns the job names added."""
+    from ._ondemand import scrape_configs
+
+    extra = scrape_configs()
+    if not extra and not previous:
+        return []  # nothing runs on demand: the derived file stays exactly as written
+    doc = yaml.safe_load(prometheus_yml.read_text()) or {}
+    jobs = [j for j in doc.get("scrape_configs") or [] if j.get("job_name") not in set(previous)]
+    doc["scrape_configs"] = jobs + extra
+    tmp = prometheus_yml.with_suffix(".tmp")
+    tmp.write_text(_dump(doc))
+    os.replace(tmp, prometheus_yml)
+    return [j["job_name"] for j in extra]
+
+
+def reload_on_demand_jobs() -> bool:
+    """Give the running stack's Prometheus the current on-demand scrape jobs: rewrite its ``prometheus.yml`` and
+    send it SIGHUP (Prometheus reloads its configuration on that signal). Call it under the sandbox lock. True when
+    a Prometheus was told.
+
+    Used by :func:`course_lib.sandbox.traefik_up` and ``traefik_down``.
+    """
+    import signal
+
+    state = _read_state()
+    if state is None:
+        return False
+    prom = next((s for s in state["services"] if s["name"] == "prometheus"), None)
+    if prom is None or not _service_alive(prom):
+        return False
+    state["on_demand_jobs"] = _add_on_demand_jobs(
+        Path(state["workdir"]) / "prometheus.yml", list(state.get("on_demand_jobs", []))
+    )
+    _write_state(state)
+    os.kill(int(prom["pid"]), signal.SIGHUP)
+    return True
 
 
 def _start_error(svc: _Service, sp: proc.Spawned, what: str, timeout: float) -> SandboxError:
@@ -768,11 +810,18 @@ class SandboxOverview:
     control_plane: Mapping[str, Any]
     #: Part 8's PostgreSQL service (:func:`course_lib.sandbox._postgres.status`); empty when not asked.
     postgres: Mapping[str, Any] = field(default_factory=dict)
+    #: ``(group, process, pid, running, ready)`` of what was started on demand (e.g. Traefik).
+    on_demand: tuple[tuple[str, str, int, bool, bool], ...] = ()
 
     @property
     def running(self) -> bool:
         """True while anything of the sandbox is recorded as started (``down()`` clears it)."""
-        return self.stack.recorded or bool(self.control_plane.get("recorded")) or bool(self.postgres.get("recorded"))
+        return (
+            self.stack.recorded
+            or bool(self.control_plane.get("recorded"))
+            or bool(self.postgres.get("recorded"))
+            or bool(self.on_demand)
+        )
 
     @property
     def healthy(self) -> bool:
@@ -799,6 +848,9 @@ class SandboxOverview:
                 f"{i['name']} {i['role']}" + ("" if i["running"] else " (stopped)") for i in self.postgres["instances"]
             )
             lines.append(f"postgresql     {roles}; pgbouncer 127.0.0.1:{self.postgres['pgbouncer_port']}")
+        for group, name, pid, running, ready in self.on_demand:
+            health = "healthy" if ready else ("not answering" if running else "not running")
+            lines.append(f"{group}/{name}  pid {pid}  {health}")
         return "\n".join(lines)
 
 
@@ -809,9 +861,10 @@ def overview() -> SandboxOverview:
     Used in: notebook 11 and ``course sandbox status``.
     """
     from ._controlplane import cluster_status
+    from ._ondemand import statuses
     from ._postgres import status as postgres_status
 
-    return SandboxOverview(status(), cluster_status(), postgres_status())
+    return SandboxOverview(status(), cluster_status(), postgres_status(), tuple(statuses()))
 
 
 def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
@@ -824,17 +877,21 @@ def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
 
 
 def down(*, timeout: float = 5.0) -> tuple[str, ...]:
-    """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), the sandbox PostgreSQL
-    service and the sandbox's Kubernetes control plane if they run, and delete their files.
+    """Stop what was started on demand (Traefik and its backends), the sandbox PostgreSQL service, the sandbox
+    stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL) and the sandbox's Kubernetes control plane if they
+    run, and delete their files.
 
     Safe to call when nothing runs; also stops children of a crashed kernel. Returns the names stopped.
 
     Used in: notebook 03 (Cost & cleanup) and ``course sandbox down``.
     """
+    from . import _ondemand
     from ._controlplane import cluster_down
     from ._postgres import down as postgres_down
 
-    stopped = (*postgres_down(), *stop_stack(timeout=timeout))
+    with _locked():
+        stopped = _ondemand.stop_all(timeout=timeout)
+    stopped = (*stopped, *postgres_down(), *stop_stack(timeout=timeout))
     return (*stopped, "control-plane") if cluster_down() else stopped
 
 

@@ -43,6 +43,7 @@ PROGRAM_OF_TOOL = {
     "kubeseal": "kubeseal",
     "tofu": "tofu",
     "kyverno": "kyverno",
+    "traefik": "traefik",
 }
 
 

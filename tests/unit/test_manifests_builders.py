@@ -180,8 +180,11 @@ def test_istio_builders() -> None:
         ("v1", 90),
         ("v2", 10),
     ]
-    with pytest.raises(ConfigError, match="add up to 110"):
-        m.istio_virtual_service("myapp", namespace="default", host="myapp", weights={"v1": 100, "v2": 10})
+    relative = m.istio_virtual_service("myapp", namespace="default", host="myapp", weights={"v1": 100, "v2": 10})
+    assert [r["weight"] for r in relative["spec"]["http"][0]["route"]] == [100, 10]  # relative weights: 91/9
+    for bad in ({"v1": 0, "v2": 0}, {"v1": -1, "v2": 101}, {}):
+        with pytest.raises(ConfigError, match="positive weight"):
+            m.istio_virtual_service("myapp", namespace="default", host="myapp", weights=bad)
     dr = m.istio_destination_rule("myapp", namespace="default", host="myapp")
     assert dr["spec"]["subsets"] == [
         {"name": "v1", "labels": {"version": "v1"}},

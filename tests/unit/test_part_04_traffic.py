@@ -107,8 +107,9 @@ def test_install_plans() -> None:
         traffic.istio_install_commands(method="kubectl")  # type: ignore[arg-type]
 
 
-def test_exercise_accepts_75_25() -> None:
-    result = check("04-canary-75-25", {"v1": 75, "v2": 25})
+@pytest.mark.parametrize("answer", [{"v1": 75, "v2": 25}, {"v1": 3, "v2": 1}])
+def test_exercise_accepts_75_25_as_relative_weights(answer: dict[str, int]) -> None:
+    result = check("04-canary-75-25", answer)
     assert result.passed, result.message
 
 
@@ -116,7 +117,9 @@ def test_exercise_accepts_75_25() -> None:
     ("answer", "says"),
     [
         ({"v1": 25, "v2": 75}, "swapped"),
-        ({"v1": 75, "v2": 20}, "add up to 95"),
+        ({"v1": 75, "v2": 20}, "add up to 95, so v2 gets 21 %"),
+        ({"v1": 1, "v2": 3}, "swapped"),
+        ({"v1": 0, "v2": 0}, "both weights are 0"),
         ({"v1": 50, "v2": 50}, "v2 gets 50"),
         ({"stable": 75, "canary": 25}, "subsets"),
         ({"v1": 75.0, "v2": 25}, "whole numbers"),
