@@ -160,7 +160,7 @@ def _check(name: str, answer: Any, context: Mapping[str, Any], *, record: bool) 
     fn = _REGISTRY.get(name)
     if fn is None:
         raise ConfigError(f"unknown exercise {name!r}", hint=f"known exercises: {', '.join(sorted(_REGISTRY))}")
-    from . import progress
+    from . import _progress_store as progress
 
     if answer is Ellipsis:  # the notebook's placeholder, untouched
         result = CheckResult(

@@ -125,9 +125,19 @@ def sandbox_capabilities() -> Capabilities:
         cloud=False,
         local_stack=True,
         disposable=True,
-        controllers=frozenset({"kube-controller-manager", "kube-scheduler"}),
+        controllers=frozenset({"kube-controller-manager", "kube-scheduler", *_built_sandbox_controllers()}),
         reason="the sandbox's nodes are simulated by kwok: Pods are scheduled and reported Running, but no container runs",
     )
+
+
+#: Controllers the sandbox runs on demand as local processes, and the program `make tools` builds for each.
+SANDBOX_CONTROLLERS: Mapping[str, str] = {"traefik": "traefik"}
+
+
+def _built_sandbox_controllers() -> set[str]:
+    from . import tools
+
+    return {name for name, program in SANDBOX_CONTROLLERS.items() if tools.find(program)}
 
 
 def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:

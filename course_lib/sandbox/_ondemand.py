@@ -200,12 +200,12 @@ def stop_group(group: str, *, timeout: float = 5.0) -> tuple[str, ...]:
 
 def stop_all(*, timeout: float = 5.0) -> tuple[str, ...]:
     """Stop every group, then any process still carrying this state file's marker (a crashed start-up)."""
-    from ._stack import _marked_pids
+    from ._process import marked_pids
 
     stopped: list[str] = []
     for group in list(_read()["groups"]):
         stopped += stop_group(group, timeout=timeout)
-    for pid in _marked_pids(str(state_file())):
+    for pid in marked_pids(str(state_file())):
         if proc.stop(pid, None, timeout=timeout):
             stopped.append(f"pid {pid}")
     shutil.rmtree(config.state_dir() / "sandbox-ondemand", ignore_errors=True)

@@ -144,7 +144,7 @@ def _write_state(data: Mapping[str, Any]) -> None:
 
 
 def _env() -> dict[str, str]:
-    from ._stack import MARKER_ENV
+    from ._process import MARKER_ENV
 
     # TZ=UTC so that server logs and now() read like the notebook's timestamps.
     return {**os.environ, MARKER_ENV: str(state_path()), "TZ": "UTC", "LC_ALL": "C.UTF-8"}
@@ -867,10 +867,10 @@ def _stop_recorded(state: Mapping[str, Any] | None, *, timeout: float = 10.0) ->
         for e in sorted(state.get("instances", []), key=lambda e: e["role"] == "primary"):
             if _stop_server(int(e["pid"]), e.get("start_time"), timeout=timeout):
                 stopped.append(e["name"])
-    from ._stack import _marked_pids
+    from ._process import marked_pids
 
     # leftovers: backends of a postmaster that was killed, children of a start-up whose owner died
-    for pid in _marked_pids(str(state_path())):
+    for pid in marked_pids(str(state_path())):
         if proc.stop(pid, None, timeout=2.0):
             stopped.append(f"pid {pid}")
     for leftover in _root().glob("run-*"):

@@ -289,6 +289,26 @@ def _stop_half_started() -> None:  # pragma: no cover - exercised by interpreter
         stop(pid, None, timeout=2.0)
 
 
+#: The environment variable every sandbox process carries, valued with the state file that recorded it.
+MARKER_ENV = "COURSE_SANDBOX_STATE"
+
+
+def marked_pids(marker: str) -> list[int]:
+    """Pids of live processes whose environment carries ``COURSE_SANDBOX_STATE=<marker>``."""
+    needle = f"{MARKER_ENV}={marker}".encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            env = Path(entry.path, "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in env.split(b"\0") and is_running(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
 __all__ = [
     "DEBIAN_PACKAGES",
     "GO_BUILDS",

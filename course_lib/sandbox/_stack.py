@@ -42,7 +42,7 @@ from ._logs import LOKI_PUSH_PATH, victorialogs_argv
 
 STATE_VERSION = 2  # 2: the log store is VictoriaLogs (endpoint "victorialogs")
 #: Environment variable put on every child: its value is the state file that owns the child.
-MARKER_ENV = "COURSE_SANDBOX_STATE"
+MARKER_ENV = proc.MARKER_ENV
 #: Start order; stop runs in reverse.
 SERVICE_NAMES: tuple[str, ...] = (
     "node_exporter",
@@ -543,22 +543,6 @@ def _service_healthy(entry: Mapping[str, Any]) -> bool:
     return _service_alive(entry) and proc.http_ok(entry["url"] + entry["health_path"], timeout=2.0)
 
 
-def _marked_pids(marker: str) -> list[int]:
-    """Pids of live processes whose environment carries ``COURSE_SANDBOX_STATE=<marker>``."""
-    needle = f"{MARKER_ENV}={marker}".encode()
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            env = Path(entry.path, "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in env.split(b"\0") and proc.is_running(int(entry.name)):
-            found.append(int(entry.name))
-    return found
-
-
 def _stop_recorded(state: Mapping[str, Any] | None, *, timeout: float = 5.0) -> tuple[str, ...]:
     """Stop every process of a recorded stack (reverse order), any marked leftovers, and remove its files."""
     stopped: list[str] = []
@@ -566,7 +550,7 @@ def _stop_recorded(state: Mapping[str, Any] | None, *, timeout: float = 5.0) -> 
         for entry in reversed(state.get("services", [])):
             if proc.stop(int(entry["pid"]), entry.get("start_time"), timeout=timeout):
                 stopped.append(entry["name"])
-    for pid in _marked_pids(str(state_file())):
+    for pid in proc.marked_pids(str(state_file())):
         if proc.stop(pid, None, timeout=timeout):
             stopped.append(f"pid {pid}")
     if state and state.get("workdir"):

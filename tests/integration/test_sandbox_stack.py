@@ -254,7 +254,7 @@ def test_orphans_of_a_killed_owner_are_found_and_cleaned(state_dir: Path) -> Non
     assert sandbox.up().reused  # and reused
     sandbox.down()
     assert _poll(lambda: not any(_alive(p) for p in pids), 5)
-    assert not _stack._marked_pids(str(_stack.state_file()))
+    assert not proc.marked_pids(str(_stack.state_file()))
 
 
 def test_concurrent_up_from_two_kernels_starts_one_stack(state_dir: Path) -> None:
@@ -296,7 +296,7 @@ def test_fixed_port_in_use_is_refused(state_dir: Path) -> None:
         with pytest.raises(PortInUseError) as err:
             sandbox.up(ports={"prometheus": port})
     assert err.value.context["port"] == port
-    assert not _stack.state_file().exists() and not _stack._marked_pids(str(_stack.state_file()))
+    assert not _stack.state_file().exists() and not proc.marked_pids(str(_stack.state_file()))
 
 
 def test_missing_binary_is_refused(state_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -322,5 +322,5 @@ def test_failing_service_leaves_nothing_half_started(
         sandbox.up(timeout=30)
     assert "alertmanager" in str(err.value) and "boom: cannot read config" in str(err.value)
     assert not _stack.state_file().exists()
-    assert not _stack._marked_pids(str(_stack.state_file()))
+    assert not proc.marked_pids(str(_stack.state_file()))
     assert not list((state_dir / "sandbox").glob("run-*"))
