@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,17 +218,10 @@ def _state_path() -> Path:
     return _root() / "state.json"
 
 
-@contextlib.contextmanager
-def _locked() -> Iterator[None]:
-    import fcntl
+def _locked() -> contextlib.AbstractContextManager[None]:
+    from . import _process
 
-    _root().mkdir(parents=True, exist_ok=True)
-    with open(_root() / "lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return _process.StateFile(_state_path(), lock=_root() / "lock").locked()
 
 
 def _read() -> ControlPlane | None:

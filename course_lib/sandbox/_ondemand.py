@@ -13,7 +13,6 @@ Used in: :func:`course_lib.sandbox.traefik_up` (notebook 04).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -45,24 +44,18 @@ def state_file() -> Path:
 
 
 def _read() -> dict[str, Any]:
-    try:
-        data = json.loads(state_file().read_text())
-    except (OSError, ValueError):
-        return {"version": STATE_VERSION, "groups": {}}
-    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-        return {"version": STATE_VERSION, "groups": {}}
-    return data
+    from ._process import StateFile
+
+    return StateFile(state_file(), version=STATE_VERSION).read() or {"version": STATE_VERSION, "groups": {}}
 
 
 def _write(data: dict[str, Any]) -> None:
-    path = state_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ._process import StateFile
+
     if not data["groups"]:
-        path.unlink(missing_ok=True)
+        state_file().unlink(missing_ok=True)
         return
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    StateFile(state_file(), version=STATE_VERSION).write(data)
 
 
 def workdir(group: str) -> Path:

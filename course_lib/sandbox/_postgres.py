@@ -29,8 +29,6 @@ Used in: notebook 08 (through ``session.postgres()``).
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
 import pwd
 import re
@@ -38,7 +36,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,29 +116,20 @@ def state_path() -> Path:
     return _root() / "state.json"
 
 
-@contextlib.contextmanager
-def _locked() -> Iterator[None]:
-    _root().mkdir(parents=True, exist_ok=True)
-    with open(_root() / "lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+def _state() -> proc.StateFile:
+    return proc.StateFile(state_path(), lock=_root() / "lock", version=STATE_VERSION)
+
+
+def _locked() -> contextlib.AbstractContextManager[None]:
+    return _state().locked()
 
 
 def _read_state() -> dict[str, Any] | None:
-    try:
-        data = json.loads(state_path().read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("version") == STATE_VERSION else None
+    return _state().read()
 
 
 def _write_state(data: Mapping[str, Any]) -> None:
-    tmp = state_path().with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, state_path())
+    _state().write(data)
 
 
 def _env() -> dict[str, str]:

@@ -17,10 +17,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ..errors import PortInUseError, SandboxError, ToolMissingError
 
@@ -307,6 +307,58 @@ def marked_pids(marker: str) -> list[int]:
         if needle in env.split(b"\0") and is_running(int(entry.name)):
             found.append(int(entry.name))
     return found
+
+
+class StateFile:
+    """A sandbox service's JSON state file, written atomically, with a lock file next to it (``flock``): up and down
+    of the same service serialise across kernels and processes. One mechanism for the stack, the control plane,
+    PostgreSQL and the processes started on demand.
+
+    Example:
+        >>> import tempfile
+        >>> state = StateFile(Path(tempfile.mkdtemp()) / "state.json", version=2)
+        >>> with state.locked():
+        ...     state.write({"version": 2, "pids": [1]})
+        >>> state.read()["pids"], StateFile(state.path, version=3).read()
+        ([1], None)
+    """
+
+    def __init__(self, path: Path, *, lock: Path | None = None, version: int | None = None) -> None:
+        self.path = path
+        self.lock = lock or path.with_name("lock")
+        self.version = version
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        import fcntl
+
+        self.lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def read(self) -> dict[str, Any] | None:
+        """The recorded data; ``None`` when there is none, it is unreadable, or of another version."""
+        import json
+
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or (self.version is not None and data.get("version") != self.version):
+            return None
+        return data
+
+    def write(self, data: Mapping[str, Any]) -> None:
+        import json
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        os.replace(tmp, self.path)
 
 
 __all__ = [

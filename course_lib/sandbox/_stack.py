@@ -18,7 +18,6 @@ Used in: notebooks 03 (observability) and every notebook that runs on ``target="
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -150,32 +149,21 @@ def state_file() -> Path:
     return config.state_dir() / "sandbox.json"
 
 
-@contextlib.contextmanager
-def _locked() -> Iterator[None]:
+def _state() -> proc.StateFile:
+    return proc.StateFile(state_file(), lock=config.state_dir() / "sandbox.lock", version=STATE_VERSION)
+
+
+def _locked() -> contextlib.AbstractContextManager[None]:
     """Serialise up/down across kernels and processes (an flock on a file next to the state file)."""
-    path = config.state_dir()
-    path.mkdir(parents=True, exist_ok=True)
-    with open(path / "sandbox.lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return _state().locked()
 
 
 def _read_state() -> dict[str, Any] | None:
-    try:
-        data = json.loads(state_file().read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("version") == STATE_VERSION else None
+    return _state().read()
 
 
 def _write_state(data: dict[str, Any]) -> None:
-    path = state_file()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    _state().write(data)
 
 
 def _http_json(method: str, url: str, payload: Any = None, *, timeout: float = 5.0) -> Any:
