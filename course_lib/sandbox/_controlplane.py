@@ -48,6 +48,10 @@ class ControlPlane:
         return {k: getattr(self, k) for k in ("name", "workdir", "kubeconfig", "server", "nodes")}
 
 
+#: Go's soft memory limit for the control plane's processes (see :func:`_env`).
+CONTROL_PLANE_GOMEMLIMIT = "300MiB"
+
+
 def _which(name: str) -> str | None:
     from .. import tools
 
@@ -69,7 +73,12 @@ def _env(workdir: Path) -> dict[str, str]:
     path = os.environ.get("PATH", "")
     if kubectl:
         path = f"{Path(kubectl).parent}{os.pathsep}{path}"
-    return {**os.environ, "KWOK_WORKDIR": str(workdir), "PATH": path}
+    # A soft memory limit for the Go runtime of every control-plane process (they inherit kwokctl's environment):
+    # the kube-apiserver holding upstream's CRDs keeps ~0.6 GB resident with Go's default GC pacing, ~0.4-0.5 GB
+    # under this limit (benchmarks/sandbox_memory.py), which matters on Binder (1 GB guaranteed). A limit the
+    # learner set wins.
+    limit = {"GOMEMLIMIT": os.environ.get("GOMEMLIMIT", CONTROL_PLANE_GOMEMLIMIT)}
+    return {**os.environ, **limit, "KWOK_WORKDIR": str(workdir), "PATH": path}
 
 
 def _kwokctl(workdir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -48,7 +48,9 @@ def _sources() -> tuple[CrdSource, ...]:
 
 def pin_hash(sources: Sequence[CrdSource] | None = None) -> str:
     """First 12 hex digits of the sha256 of the pinned sources: the cache folder's name and the CRDs' label."""
-    text = json.dumps([[s.module, s.version, list(s.paths)] for s in (sources or _sources())])
+    text = json.dumps(
+        [[s.module, s.version, list(s.paths), *([list(s.kinds)] if s.kinds else [])] for s in (sources or _sources())]
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -127,7 +129,11 @@ def fetch(sources: Sequence[CrdSource] | None = None, *, timeout: float = 600.0)
                         hint="upstream moved its CRDs: update the path in course_lib/pins.py (UPSTREAM_CRDS)",
                     )
                 for file in files:
-                    found = _split_crds(file.read_text(), str(file))
+                    found = [
+                        d
+                        for d in _split_crds(file.read_text(), str(file))
+                        if not source.kinds or (d.get("spec") or {}).get("names", {}).get("kind") in source.kinds
+                    ]
                     docs.extend(found)
                     rel = file.relative_to(root).as_posix()
                     for doc in found:
