@@ -533,11 +533,21 @@ def run_parts(
         planned = [dataclasses.replace(job, state_dir=sandboxes[job.learner]) for job in planned]
     remaining = collections.Counter(job.learner for job in planned)
 
+    progress_by_learner: dict[str, dict[str, Any]] = {}
+
+    def keep_progress(learner: str, state: Path | None) -> None:
+        from ._progress_store import load
+
+        with using_state_dir(state) if state else contextlib.nullcontext():
+            progress_by_learner[learner] = load()
+
     def done(job: Job) -> None:
         remaining[job.learner] -= 1
         bar.update()
-        if remaining[job.learner] == 0 and job.learner in sandboxes:
-            stop_and_delete(sandboxes.pop(job.learner))
+        if remaining[job.learner] == 0:
+            keep_progress(job.learner, sandboxes.get(job.learner))
+            if job.learner in sandboxes:
+                stop_and_delete(sandboxes.pop(job.learner))
 
     bar = tqdm(total=len(planned), desc=f"course run {run_id}", unit="nb", disable=not progress)
     try:
@@ -572,7 +582,9 @@ def run_parts(
         seconds=round(time.perf_counter() - t0, 2),
         out_dir=str(run_dir),
         results=results,
-        summary=instructor_summary(results, target=target, learner_params=_learner_params(planned)),
+        summary=instructor_summary(
+            results, target=target, learner_params=_learner_params(planned), progress=progress_by_learner
+        ),
     )
     write_report(report, run_dir)
     return report
@@ -632,9 +644,14 @@ def learner_cost(params: Mapping[str, Any], *, seconds: float) -> dict[str, Any]
 
 
 def instructor_summary(
-    results: Sequence[JobResult], *, target: str, learner_params: Mapping[str, Mapping[str, Any]] | None = None
+    results: Sequence[JobResult],
+    *,
+    target: str,
+    learner_params: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A learner x part table (status and seconds per cell), per-learner totals and estimated costs.
+    """A learner x part table (status and seconds per cell), per-learner totals, exercises passed (from each
+    learner's progress, ``course_lib.progress``) and estimated costs.
 
     Costs are estimated only for ``target="doks"`` (:func:`learner_cost`); elsewhere nothing is billed and
     the cost reads ``0.00 (sandbox)`` (or ``(kubeconfig)``: your own cluster, priced by whoever runs it).
@@ -661,6 +678,10 @@ def instructor_summary(
                 "failed": sum(r.status != "ok" for r in mine),
                 "seconds": seconds,
                 "cost": cost,
+                "exercises": {
+                    "attempted": sum(bool(e.get("attempted")) for e in (progress or {}).get(learner, {}).values()),
+                    "passed": sum(bool(e.get("passed")) for e in (progress or {}).get(learner, {}).values()),
+                },
             }
         )
     return {"target": target, "parts": parts, "learners": rows}
