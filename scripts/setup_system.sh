@@ -4,8 +4,8 @@
 set -euo pipefail
 
 # The sandbox's packages; apt.txt (what Binder installs) lists exactly these (tests/integration/test_binder_replay.py).
-APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter prometheus-pushgateway git)
-BINARIES=(prometheus promtool prometheus-alertmanager amtool prometheus-node-exporter prometheus-pushgateway git)
+APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter prometheus-pushgateway git redis-server)
+BINARIES=(prometheus promtool prometheus-alertmanager amtool prometheus-node-exporter prometheus-pushgateway git redis-server)
 # Only for the test suite (tests/integration/test_browser.py renders the HTML exports in headless Chromium); not
 # on Binder, and never fatal when it cannot be installed. Debian names: `chromium` (the browser, /usr/bin/chromium)
 # and `chromium-driver` (chromedriver; not needed, the test uses `chromium --headless --dump-dom`).
