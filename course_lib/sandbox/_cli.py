@@ -70,7 +70,11 @@ def status(as_json: bool) -> None:
 
     now = overview()
     if as_json:
-        click.echo(json.dumps({**as_dict(now.stack), "control_plane": dict(now.control_plane)}, indent=2))
+        click.echo(
+            json.dumps(
+                {**as_dict(now.stack), "control_plane": dict(now.control_plane), "argocd": dict(now.argocd)}, indent=2
+            )
+        )
     else:
         click.echo(str(now))
     if not now.healthy:

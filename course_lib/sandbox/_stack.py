@@ -28,7 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -764,17 +764,20 @@ class SandboxOverview:
 
     stack: StackStatus
     control_plane: Mapping[str, Any]
+    #: Argo CD's processes (started on demand by ``session.gitops()``): :func:`course_lib.sandbox._argocd.status`.
+    argocd: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
         """True while anything of the sandbox is recorded as started (``down()`` clears it)."""
-        return self.stack.recorded or bool(self.control_plane.get("recorded"))
+        return self.stack.recorded or bool(self.control_plane.get("recorded")) or bool(self.argocd.get("recorded"))
 
     @property
     def healthy(self) -> bool:
-        """The stack is healthy and the control plane, if one was started, answers."""
+        """The stack is healthy and the control plane and Argo CD, if started, answer."""
         plane = self.control_plane
-        return self.stack.healthy and (not plane.get("recorded") or bool(plane.get("healthy")))
+        argocd_ok = not self.argocd.get("recorded") or bool(self.argocd.get("healthy"))
+        return self.stack.healthy and (not plane.get("recorded") or bool(plane.get("healthy"))) and argocd_ok
 
     def __str__(self) -> str:
         plane = self.control_plane
@@ -786,6 +789,10 @@ class SandboxOverview:
         else:
             built = "" if plane.get("available", True) else " (not built: `make tools`)"
             lines.append("kubernetes     not running" + built)
+        if self.argocd:
+            from ._argocd import status_lines
+
+            lines.extend(status_lines(self.argocd))
         return "\n".join(lines)
 
 
@@ -794,9 +801,10 @@ def overview() -> SandboxOverview:
 
     Used in: notebook 11 and ``course sandbox status``.
     """
+    from ._argocd import status as argocd_status
     from ._controlplane import cluster_status
 
-    return SandboxOverview(status(), cluster_status())
+    return SandboxOverview(status(), cluster_status(), argocd_status())
 
 
 def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
@@ -809,16 +817,17 @@ def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
 
 
 def down(*, timeout: float = 5.0) -> tuple[str, ...]:
-    """Stop the sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), the sandbox's Kubernetes
-    control plane if one runs, and delete their files.
+    """Stop Argo CD's processes if they run, the sandbox stack (reverse start order, SIGTERM → ``timeout`` →
+    SIGKILL), the sandbox's Kubernetes control plane if one runs, and delete their files.
 
     Safe to call when nothing runs; also stops children of a crashed kernel. Returns the names stopped.
 
     Used in: notebook 03 (Cost & cleanup) and ``course sandbox down``.
     """
+    from ._argocd import down as argocd_down
     from ._controlplane import cluster_down
 
-    stopped = stop_stack(timeout=timeout)
+    stopped = (*argocd_down(timeout=timeout), *stop_stack(timeout=timeout))
     return (*stopped, "control-plane") if cluster_down() else stopped
 
 

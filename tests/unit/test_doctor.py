@@ -41,6 +41,7 @@ PROGRAM_OF_TOOL = {
     "kubeseal": "kubeseal",
     "tofu": "tofu",
     "kyverno": "kyverno",
+    "argocd": "argocd",
 }
 
 
