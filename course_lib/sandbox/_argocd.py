@@ -56,6 +56,14 @@ COMPONENTS: tuple[str, ...] = ("redis", "repo-server", "application-controller",
 #: How often the application controller compares every Application with Git (a cluster's default is 180 s; a Git
 #: webhook makes that instant there). The sandbox polls its local repository every few seconds instead.
 APP_RESYNC_SECONDS = 5
+#: What the sandbox's ``default`` AppProject permits: nothing that would make Argo CD contact another machine.
+ALLOWED_REPOS: tuple[str, ...] = ("file:///**",)  # `**`: Argo CD matches repositories with "/" as separator
+ALLOWED_SERVERS: tuple[str, ...] = (IN_CLUSTER, "https://127.0.0.1:*")
+#: A second guard under the AppProject: every HTTP(S) connection to a host that is not loopback goes to this proxy
+#: address, where nothing listens (port 9, "discard"), so it fails at once, without even a DNS lookup of the host.
+#: (The application controller connects to every registered cluster that some Application names, permitted or not:
+#: a demo cluster Secret naming a DigitalOcean API server must not become real traffic.)
+DEAD_PROXY = "http://127.0.0.1:9"
 #: Labels the settings informers of Argo CD select on: ConfigMaps and Secrets without them are not read.
 _PART_OF = {"app.kubernetes.io/part-of": "argocd"}
 
@@ -214,8 +222,10 @@ def settings_objects(*, namespace: str = NAMESPACE) -> list[dict[str, Any]]:
             "kind": "AppProject",
             "metadata": {"name": "default", "namespace": namespace},
             "spec": {
-                "sourceRepos": ["*"],
-                "destinations": [{"server": "*", "namespace": "*"}],
+                # loopback only: repositories on this machine, API servers on 127.0.0.1 (the sandbox's own, or a
+                # second local control plane). Argo CD checks this before it fetches a source or reads a cluster.
+                "sourceRepos": list(ALLOWED_REPOS),
+                "destinations": [{"server": server, "namespace": "*"} for server in ALLOWED_SERVERS],
                 "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
             },
         },
@@ -275,6 +285,9 @@ def _components(workdir: Path, kubeconfig: str, namespace: str, ports: Mapping[s
         # what the chart's `timeout.reconciliation` sets: the controller's resync and the repo-server's cache of
         # "which commit is HEAD" (3 min by default, so a new commit would wait that long)
         "ARGOCD_RECONCILIATION_TIMEOUT": f"{APP_RESYNC_SECONDS}s",
+        **{name: DEAD_PROXY for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY")},
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
     }
     redis_addr = f"127.0.0.1:{ports['redis']}"
     repo_addr = f"127.0.0.1:{ports['repo-server']}"

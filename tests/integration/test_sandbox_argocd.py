@@ -210,6 +210,115 @@ def test_without_the_application_controller_nothing_syncs(
     _until(lambda: _replicas(cluster, name) == 4, timeout=60)
 
 
+def test_sync_waves_of_child_applications_gate(
+    cluster: kc.Cluster, argocd: _argocd.ArgoCD, repo: gitops.GitRepo
+) -> None:
+    """App of apps: with argocd-cm's Application health check, the root creates a wave's child Applications only
+    after the previous wave's children are Healthy (the capstone's ordering)."""
+    from datetime import datetime
+
+    tag = uuid.uuid4().hex[:5]
+    url = gitops.repo_url(repo, local=True)
+    children = []
+    for wave in (-1, 0, 1):
+        name = f"w{wave + 1}-{tag}"
+        repo.write_objects(gitops.guestbook_manifests(replicas=2, namespace=name), folder=f"waves-{tag}/{name}")
+        child = m.argo_application(name, repo_url=url, path=f"waves-{tag}/{name}", dest_namespace=name)
+        child["metadata"]["annotations"] = {"argocd.argoproj.io/sync-wave": str(wave)}
+        children.append(child)
+    repo.write_objects(children, folder=f"apps-{tag}")
+    repo.commit(f"app of apps {tag}: three waves")
+    root = m.argo_app_of_apps(f"root-{tag}", repo_url=url, path=f"apps-{tag}")
+    root["metadata"].pop("finalizers")  # the test's clean-up does not wait for a cascade
+    root["spec"]["source"].pop("directory")  # only this folder, not the guestbooks below the repository root
+    cluster.apply(root)
+    argocd.wait(f"root-{tag}", sync="Synced", health="Healthy", timeout=120)
+
+    def when(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    apps = [
+        cluster.get("Application", c["metadata"]["name"], namespace="argocd", api_version="argoproj.io/v1alpha1")
+        for c in children
+    ]
+    for earlier, later in zip(apps, apps[1:], strict=False):
+        healthy_at = when(earlier["status"]["operationState"]["finishedAt"])
+        created_at = when(later["metadata"]["creationTimestamp"])
+        assert created_at >= healthy_at, (
+            earlier["metadata"]["name"],
+            healthy_at,
+            later["metadata"]["name"],
+            created_at,
+        )
+
+
+def test_nothing_outside_the_machine_is_contacted(cluster: kc.Cluster, argocd: _argocd.ArgoCD) -> None:
+    """An Application naming GitHub, and one naming a registered cluster on DigitalOcean (Part 9's demo fleet), are
+    refused by the sandbox's AppProject; no socket of Argo CD's processes ever points off the machine."""
+    from course_lib import regions as rg
+
+    far = rg.example_clusters()[0]  # a cluster Secret whose server is https://<name>.k8s.ondigitalocean.com
+    github = m.argo_application("t-github", repo_url=gitops.EXAMPLE_REPO, path="guestbook", dest_namespace="t-gh")
+    remote = m.argo_application(
+        "t-remote",
+        repo_url="file:///nonexistent",
+        path="x",
+        dest_namespace="t-remote",
+        dest_server=far["stringData"]["server"],
+    )
+    cluster.apply([{**far, "metadata": {**far["metadata"], "namespace": "argocd"}}, github, remote])
+    try:
+        for name, needle in (
+            ("t-github", "is not permitted in project"),
+            ("t-remote", "allowed destinations in project"),
+        ):
+            deadline = time.monotonic() + 30
+            while True:
+                conditions = (
+                    cluster.get("Application", name, namespace="argocd", api_version="argoproj.io/v1alpha1").get(
+                        "status"
+                    )
+                    or {}
+                ).get("conditions") or []
+                if any(needle in c.get("message", "") for c in conditions):
+                    break
+                assert time.monotonic() < deadline, conditions
+                time.sleep(0.3)
+        time.sleep(2)
+        pids = {int(r["pid"]) for r in argocd.components()}
+        assert not _remote_sockets(pids)
+    finally:
+        cluster.delete([github, remote, {**far, "metadata": {**far["metadata"], "namespace": "argocd"}}])
+
+
+def _remote_sockets(pids: set[int]) -> list[str]:
+    """Remote addresses of TCP sockets owned by ``pids`` that are not loopback (and not unconnected)."""
+    inodes: set[str] = set()
+    for pid in pids:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        for fd in fd_dir.iterdir() if fd_dir.exists() else []:
+            try:
+                target = str(fd.readlink())
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            f = line.split()
+            remote = f[2].split(":")[0]
+            if f[9] in inodes and f[3] != "0A" and remote.strip("0") and not _loopback(remote):
+                out.append(f[2])
+    return out
+
+
+def _loopback(hex_addr: str) -> bool:
+    if len(hex_addr) == 8:
+        return hex_addr.endswith("7F")  # little-endian 127.x.x.x
+    return hex_addr in ("00000000000000000000000001000000", "0000000000000000FFFF00000100007F")
+
+
 def test_down_stops_every_process(cluster: kc.Cluster) -> None:
     handle = _argocd.up(str(cluster.kubeconfig))
     pids = [int(r["pid"]) for r in handle.components()]

@@ -22,7 +22,12 @@ def test_settings_objects_are_what_argocd_reads() -> None:
     assert objs[("Secret", "argocd-secret")]["stringData"]["server.secretkey"]
     assert ("ConfigMap", "argocd-rbac-cm") in objs
     project = objs[("AppProject", "default")]
-    assert project["spec"]["destinations"] == [{"server": "*", "namespace": "*"}]
+    # loopback only: no repository or API server on another machine is permitted
+    assert project["spec"]["sourceRepos"] == ["file:///**"]
+    assert {d["server"] for d in project["spec"]["destinations"]} == {
+        "https://kubernetes.default.svc",
+        "https://127.0.0.1:*",
+    }
     assert all(o["metadata"].get("namespace") in (None, "argocd") for o in objs.values())
 
 
@@ -42,6 +47,7 @@ def test_every_component_binds_loopback(tmp_path: Path, monkeypatch: pytest.Monk
         assert appset[appset.index(flag) + 1].startswith("127.0.0.1:")
     for c in comps.values():
         assert c.env[_stack.MARKER_ENV] == str(_argocd.state_file())  # found by `course sandbox down`
+        assert c.env["HTTPS_PROXY"] == c.env["HTTP_PROXY"] == "http://127.0.0.1:9"  # nothing leaves the machine
         if c.name != "redis":
             assert c.env["ARGOCD_BINARY_NAME"] == f"argocd-{c.name}" and c.env["ARGOCD_FAKE_IN_CLUSTER"] == "true"
     ctrl = comps["application-controller"].argv
