@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .cluster import ApplyReport, Cluster
     from .sandbox import Stack
+    from .sandbox._argocd import ArgoCD
 
 _RENDERER = "plotly_mimetype"
 
@@ -113,7 +114,7 @@ class Capabilities:
 def sandbox_capabilities() -> Capabilities:
     """What the sandbox target can do on this machine: the control plane's controllers when ``make tools`` built it."""
     from .cluster._cluster import SANDBOX_DRY_RUN_REASON
-    from .sandbox import _controlplane
+    from .sandbox import _argocd, _controlplane
 
     if not _controlplane.available():
         return Capabilities(False, False, False, True, True, frozenset(), SANDBOX_DRY_RUN_REASON)
@@ -123,7 +124,10 @@ def sandbox_capabilities() -> Capabilities:
         cloud=False,
         local_stack=True,
         disposable=True,
-        controllers=frozenset({"kube-controller-manager", "kube-scheduler"}),
+        # Argo CD when `make tools` built it: session.gitops() starts its controllers on demand
+        controllers=frozenset(
+            {"kube-controller-manager", "kube-scheduler", *(["argocd"] if _argocd.available() else [])}
+        ),
         reason="the sandbox's nodes are simulated by kwok: Pods are scheduled and reported Running, but no container runs",
     )
 
@@ -253,12 +257,28 @@ class Session:
             self._started.append("stack")
         return stack
 
+    def gitops(self, **kwargs: Any) -> ArgoCD | None:
+        """Argo CD's controllers acting on the sandbox (:func:`course_lib.sandbox._argocd.up`, started or reused), or
+        ``None`` where the course does not run them (a cluster runs its own Argo CD, installed by Helm)."""
+        if self.target != "sandbox" or not self.capabilities.runs("argocd") or self.cluster.dry_run:
+            return None
+        from .sandbox import _argocd
+
+        handle = _argocd.up(str(self.cluster.kubeconfig), **kwargs)
+        if not handle.reused:
+            self._started.append("argocd")
+        return handle
+
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> tuple[str, ...]:
         """Stop what this session started (never what it reused); returns the names stopped."""
         stopped: list[str] = []
         if self._cluster is not None:
             self._cluster.close()
+        if "argocd" in self._started:
+            from .sandbox import _argocd
+
+            stopped.extend(_argocd.down())
         if "stack" in self._started:
             from .sandbox._stack import stop_stack
 
