@@ -580,6 +580,20 @@ class ArgoCD:
         self.kubectl("-n", self.namespace, "patch", "applications.argoproj.io", name, "--type", "merge", "-p",
                      json.dumps({"operation": op}))  # fmt: skip
 
+    def register_cluster(
+        self, name: str, *, labels: Mapping[str, str], kubeconfig: str | None = None
+    ) -> dict[str, Any]:
+        """Register a cluster the way ``argocd cluster add NAME --label k=v`` does: a Secret labelled
+        ``argocd.argoproj.io/secret-type: cluster`` in ``argocd`` with its server, credentials and your labels.
+
+        Without ``kubeconfig`` it is the sandbox itself (``https://kubernetes.default.svc``); with one (a second
+        local control plane, :func:`course_lib.sandbox._controlplane.extra_cluster_up`) its loopback server and the
+        client certificate from that kubeconfig. Applying it again with other labels relabels the cluster.
+        """
+        secret = cluster_secret(name, labels=labels, kubeconfig=kubeconfig, namespace=self.namespace)
+        self.kubectl("apply", "-f", "-", stdin=json.dumps(secret))
+        return secret
+
     def _log(self, component: str) -> str:
         for e in self._state["components"]:
             if e["name"] == component:
@@ -593,6 +607,43 @@ class ArgoCD:
     def __repr__(self) -> str:
         names = ", ".join(e["name"] for e in self._state["components"])
         return f"ArgoCD({self.version or 'v3.2.11'} on the sandbox, namespace {self.namespace!r}: {names})"
+
+
+def cluster_secret(
+    name: str, *, labels: Mapping[str, str], kubeconfig: str | None = None, namespace: str = NAMESPACE
+) -> dict[str, Any]:
+    """The cluster Secret of :meth:`ArgoCD.register_cluster` (credentials from a local kubeconfig's files)."""
+    import base64
+
+    def b64(path: str) -> str:
+        return base64.b64encode(Path(path).read_bytes()).decode()
+
+    if kubeconfig is None:
+        server, conf = IN_CLUSTER, {"tlsClientConfig": {"insecure": False}}
+    else:
+        kc = yaml.safe_load(Path(kubeconfig).read_text())
+        cluster, user = kc["clusters"][0]["cluster"], kc["users"][0]["user"]
+        server = str(cluster["server"])
+        conf = {
+            "tlsClientConfig": {
+                "caData": cluster.get("certificate-authority-data") or b64(cluster["certificate-authority"]),
+                "certData": user.get("client-certificate-data") or b64(user["client-certificate"]),
+                "keyData": user.get("client-key-data") or b64(user["client-key"]),
+            }
+        }
+    if not server.startswith(("https://127.0.0.1:", IN_CLUSTER)):
+        raise SandboxError(f"{server} is not on this machine", hint="the sandbox's Argo CD acts on loopback only")
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": f"cluster-{name}",
+            "namespace": namespace,
+            "labels": {"argocd.argoproj.io/secret-type": "cluster", **dict(labels)},
+        },
+        "type": "Opaque",
+        "stringData": {"name": name, "server": server, "config": json.dumps(conf)},
+    }
 
 
 # ------------------------------------------------------------------------------------------- lifecycle
@@ -754,6 +805,7 @@ __all__ = [
     "IN_CLUSTER",
     "NAMESPACE",
     "available",
+    "cluster_secret",
     "current",
     "down",
     "missing",

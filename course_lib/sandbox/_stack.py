@@ -825,9 +825,9 @@ def down(*, timeout: float = 5.0) -> tuple[str, ...]:
     Used in: notebook 03 (Cost & cleanup) and ``course sandbox down``.
     """
     from ._argocd import down as argocd_down
-    from ._controlplane import cluster_down
+    from ._controlplane import cluster_down, extra_clusters_down
 
-    stopped = (*argocd_down(timeout=timeout), *stop_stack(timeout=timeout))
+    stopped = (*argocd_down(timeout=timeout), *stop_stack(timeout=timeout), *extra_clusters_down())
     return (*stopped, "control-plane") if cluster_down() else stopped
 
 

@@ -319,6 +319,52 @@ def _loopback(hex_addr: str) -> bool:
     return hex_addr in ("00000000000000000000000001000000", "0000000000000000FFFF00000100007F")
 
 
+def test_applicationset_fans_out_to_two_local_clusters(
+    cluster: kc.Cluster, argocd: _argocd.ArgoCD, repo: gitops.GitRepo
+) -> None:
+    """Part 9: the real ApplicationSet controller makes one Application per cluster labelled env=production (the
+    sandbox as nyc1, a second local control plane as fra1); each cluster receives the guestbook; relabelling fra1
+    removes its Application."""
+    fra1 = _controlplane.extra_cluster_up("fra1", nodes=1)
+    tag = uuid.uuid4().hex[:5]
+    ns = f"gg-{tag}"
+    secrets = [
+        argocd.register_cluster("nyc1", labels={"env": "production", "region": "nyc1"}),
+        argocd.register_cluster("fra1", labels={"env": "production", "region": "fra1"}, kubeconfig=fra1.kubeconfig),
+    ]
+    repo.write_objects(gitops.guestbook_manifests(namespace=ns), folder=f"global-{tag}")
+    repo.commit(f"global guestbook {tag}")
+    appset = m.argo_application_set(
+        ns,
+        repo_url=gitops.repo_url(repo, local=True),
+        path=f"global-{tag}",
+        app_namespace=ns,
+        cluster_labels={"env": "production"},
+    )
+    remote = kc.connect("sandbox", kubeconfig=fra1.kubeconfig)
+    try:
+        cluster.apply(appset)
+        for region in ("nyc1", "fra1"):
+            argocd.wait(f"{ns}-{region}", sync="Synced", health="Healthy", timeout=90)
+        assert _replicas(cluster, ns) == 1
+        assert int(remote.get("Deployment", "guestbook-ui", namespace=ns)["spec"]["replicas"]) == 1
+        argocd.register_cluster("fra1", labels={"env": "staging", "region": "fra1"}, kubeconfig=fra1.kubeconfig)
+        _until(lambda: not _app_exists(cluster, f"{ns}-fra1"), timeout=60)
+        assert _app_exists(cluster, f"{ns}-nyc1")
+    finally:
+        cluster.delete([appset, *secrets])
+        remote.close()
+        _controlplane.extra_clusters_down()
+
+
+def _app_exists(cluster: kc.Cluster, name: str) -> bool:
+    try:
+        cluster.get("Application", name, namespace="argocd", api_version="argoproj.io/v1alpha1")
+    except ClusterError:
+        return False
+    return True
+
+
 def test_down_stops_every_process(cluster: kc.Cluster) -> None:
     handle = _argocd.up(str(cluster.kubeconfig))
     pids = [int(r["pid"]) for r in handle.components()]
