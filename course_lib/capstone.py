@@ -473,6 +473,21 @@ def checklist(repo: GitopsRepo, *, spec: Any, max_hourly_cost: float, options: A
     return Checklist(tuple(rows))
 
 
+def argocd_helm_values() -> dict[str, Any]:
+    """Values for the argo-cd chart that make the capstone's sync waves gate: ``configs.cm`` gets the health check
+    of ``argoproj.io/Application`` (the sandbox's Argo CD has the same in its argocd-cm).
+
+    Example:
+        >>> "resource.customizations.health.argoproj.io_Application" in argocd_helm_values()["configs"]["cm"]
+        True
+
+    Used in: :func:`deploy_platform`.
+    """
+    from .sandbox._argocd import APPLICATION_HEALTH_LUA
+
+    return {"configs": {"cm": {"resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA}}}
+
+
 def deploy_platform(
     repo: GitopsRepo,
     *,
@@ -525,8 +540,17 @@ def deploy_platform(
         kube = write_kubeconfig(info.id, f"~/.kube/{spec.name}.yaml")
         kubeconfig, context = str(kube.path), kube.context
     if install_argocd:
+        import tempfile
+
+        import yaml
+
         from .tools import run
 
+        # Sync waves between child Applications gate only when Argo CD assesses an Application's health (removed
+        # from its built-in checks in 1.8): the chart puts configs.cm into argocd-cm.
+        values = tempfile.NamedTemporaryFile("w", suffix="-argocd-values.yaml", delete=False)  # noqa: SIM115
+        with values:
+            yaml.safe_dump(argocd_helm_values(), values)
         conn = [
             *(["--kubeconfig", kubeconfig] if kubeconfig else []),
             *(["--kube-context", context] if context else []),
@@ -551,6 +575,8 @@ def deploy_platform(
                 "--wait",
                 "--timeout",
                 "600s",
+                "--values",
+                values.name,
                 *conn,
             ],
             timeout=660,
