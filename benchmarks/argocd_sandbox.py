@@ -3,9 +3,10 @@
 Prints seconds for: the components up (redis, repo-server, application controller, ApplicationSet controller, with
 the argocd namespace's settings applied) against a running control plane; the first sync of the guestbook after its
 Application is applied (Synced and Healthy); a commit applied (polled, no refresh asked for); self-heal after
-`kubectl scale` and after `kubectl delete deployment`. Uses a temporary state directory and stops everything it
+`kubectl scale` and after `kubectl delete deployment`; an ApplicationSet fanning out to the sandbox and a second
+local control plane. Uses a temporary state directory and stops everything it
 started. Needs `make tools` (argocd, the control plane) and redis-server. Issue 18's targets: up <= 20 s, first sync
-<= 10 s, self-heal after delete <= 10 s.
+<= 10 s, self-heal after delete <= 10 s, fan-out to 2 clusters <= 15 s.
 """
 
 from __future__ import annotations
@@ -56,6 +57,23 @@ def main() -> None:
         time.sleep(2)
         deleted = gitops.heal_after_delete(cluster, timeout=60)
         print(f"self-heal after kubectl delete deployment: {deleted.seconds:6.1f} s  (healed: {deleted.healed})")
+
+        from course_lib import regions as rg
+
+        t4 = time.perf_counter()
+        fleet = rg.local_fleet(argocd, kubeconfig=plane.kubeconfig)
+        print(f"second control plane (fra1) up, registered: {time.perf_counter() - t4:5.1f} s")
+        repo.write_objects(gitops.guestbook_manifests(namespace="global"), folder="global")
+        repo.commit("global guestbook")
+        appset = m.argo_application_set(
+            "global", repo_url=gitops.repo_url(repo, local=True), path="global", app_namespace="global",
+            cluster_labels={"env": "production"},
+        )  # fmt: skip
+        t5 = time.perf_counter()
+        cluster.apply(appset)
+        rows = rg.fan_out(argocd, appset, fleet, timeout=120)
+        took = time.perf_counter() - t5
+        print(f"ApplicationSet fan-out to {len(rows)} clusters (Healthy): {took:5.1f} s")
     finally:
         t3 = time.perf_counter()
         sandbox.down()

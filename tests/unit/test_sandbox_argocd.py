@@ -79,3 +79,34 @@ def test_repo_url_is_the_local_repository_on_the_sandbox(tmp_path: Path) -> None
     assert app["spec"]["source"]["repoURL"] == url
     with pytest.raises(ConfigError):
         m.argo_application("g", repo_url="file://relative", path="g", dest_namespace="g")
+
+
+def test_relabel_waits_for_the_applicationset_controller() -> None:
+    from course_lib import regions as rg
+
+    class FakeArgo:  # the controller removes fra1's Application on the second look
+        def __init__(self) -> None:
+            self.looks = 0
+            self.registered: list[tuple[str, dict]] = []
+
+        def register_cluster(self, name: str, *, labels: dict, kubeconfig: str | None = None) -> dict:
+            self.registered.append((name, labels))
+            return {"stringData": {"name": name}, "metadata": {"labels": {"argocd.argoproj.io/secret-type": "cluster",
+                                                                          **labels}}}  # fmt: skip
+
+        def kubectl(self, *args: str) -> str:
+            self.looks += 1
+            names = ["application.argoproj.io/g-nyc1"]
+            return "\n".join(names + (["application.argoproj.io/g-fra1"] if self.looks < 2 else []))
+
+    argo = FakeArgo()
+    fleet = rg.LocalFleet(
+        {"nyc1": "/k1", "fra1": "/k2"},
+        tuple(argo.register_cluster(r, labels={"env": "production", "region": r}) for r in ("nyc1", "fra1")),
+    )
+    appset = m.argo_application_set(
+        "g", repo_url="file:///r", path="g", app_namespace="g", cluster_labels={"env": "production"}
+    )
+    new, seconds = rg.relabel(argo, fleet, "fra1", appset=appset, env="staging")
+    assert new.labels()["fra1"] == {"env": "staging", "region": "fra1"}
+    assert argo.looks == 2 and seconds >= 0
