@@ -619,6 +619,7 @@ def cluster_secret(
         return base64.b64encode(Path(path).read_bytes()).decode()
 
     if kubeconfig is None:
+        conf: dict[str, Any]
         server, conf = IN_CLUSTER, {"tlsClientConfig": {"insecure": False}}
     else:
         kc = yaml.safe_load(Path(kubeconfig).read_text())
@@ -649,6 +650,26 @@ def cluster_secret(
 # ------------------------------------------------------------------------------------------- lifecycle
 
 
+def fingerprint(kubeconfig: str) -> str:
+    """A hash of the kubeconfig and the certificate files it names: a control plane started again at the same path
+    has new certificates, and Argo CD's components (which keep the old ones) must be restarted for it."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        text = Path(kubeconfig).read_text()
+        digest.update(text.encode())
+        data = yaml.safe_load(text) or {}
+        for entry in [*(data.get("clusters") or []), *(data.get("users") or [])]:
+            for key in ("certificate-authority", "client-certificate", "client-key"):
+                path = (entry.get("cluster") or entry.get("user") or {}).get(key)
+                if path:
+                    digest.update(Path(path).read_bytes())
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return digest.hexdigest()[:16]
+
+
 def up(kubeconfig: str, *, namespace: str = NAMESPACE, timeout: float = 60.0) -> ArgoCD:
     """Start Argo CD against the sandbox control plane behind ``kubeconfig``, or reuse the healthy one.
 
@@ -667,6 +688,7 @@ def up(kubeconfig: str, *, namespace: str = NAMESPACE, timeout: float = 60.0) ->
         if (
             state is not None
             and state.get("kubeconfig") == kubeconfig
+            and state.get("fingerprint") == fingerprint(kubeconfig)  # not a control plane started again since
             and all(_entry_ready(e) for e in state["components"])
         ):
             _apply_settings(kubeconfig, namespace)  # a restarted control plane has lost them
@@ -702,6 +724,7 @@ def _start(kubeconfig: str, namespace: str, *, timeout: float) -> ArgoCD:
             "started_at": time.time(),
             "workdir": str(workdir),
             "kubeconfig": kubeconfig,
+            "fingerprint": fingerprint(kubeconfig),
             "namespace": namespace,
             "ports": ports,
             "argocd_version": _version(),

@@ -110,3 +110,15 @@ def test_relabel_waits_for_the_applicationset_controller() -> None:
     new, seconds = rg.relabel(argo, fleet, "fra1", appset=appset, env="staging")
     assert new.labels()["fra1"] == {"env": "staging", "region": "fra1"}
     assert argo.looks == 2 and seconds >= 0
+
+
+def test_fingerprint_changes_with_the_control_planes_certificates(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.crt"
+    ca.write_text("first CA")
+    kubeconfig = tmp_path / "kubeconfig.yaml"
+    kubeconfig.write_text(
+        f"clusters:\n- cluster:\n    certificate-authority: {ca}\n    server: https://127.0.0.1:1\n  name: c\n"
+    )
+    before = _argocd.fingerprint(str(kubeconfig))
+    ca.write_text("second CA")  # the control plane was started again at the same path
+    assert before and _argocd.fingerprint(str(kubeconfig)) != before
