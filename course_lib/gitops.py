@@ -599,6 +599,102 @@ def self_heal_experiment(
     return SelfHealRun(desired, replicas, tuple(samples), False)
 
 
+# ----------------------------------------------------------------------------------------------- the sandbox's Argo CD
+
+
+def repo_url(repo: GitRepo, *, local: bool) -> str:
+    """The ``repoURL`` an Application should name: the local repository itself (``file:///...``) where Argo CD runs
+    on this machine (the sandbox), else Argo CD's public example repository, which holds the same guestbook.
+
+    Example:
+        >>> repo_url(GitRepo(Path("/tmp/gitops-repo")), local=True)
+        'file:///tmp/gitops-repo'
+
+    Used in: notebook 02.
+    """
+    return repo.path.resolve().as_uri() if local else EXAMPLE_REPO
+
+
+@dataclass(frozen=True)
+class HealRun:
+    """How long self-heal took to undo one change made by hand.
+
+    Attributes:
+        change: what was done (``kubectl scale ...`` or ``kubectl delete ...``).
+        seconds: from the change until the object was back as Git has it.
+        healed: whether that happened before the deadline.
+        detail: what was observed at the end (replica count, or the object's new uid).
+    """
+
+    change: str
+    seconds: float
+    healed: bool
+    detail: str
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([vars(self)]).set_index("change")
+
+
+def heal_after_delete(
+    cluster: Any,
+    *,
+    kind: str = "Deployment",
+    name: str = "guestbook-ui",
+    namespace: str = "guestbook",
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HealRun:
+    """Delete an object Argo CD manages (``kubectl delete deployment guestbook-ui -n guestbook``) and time how long
+    selfHeal takes to create it again (a new object: a new uid).
+
+    Raises:
+        ClusterError: the cluster is a dry run (nothing would heal).
+
+    Used in: notebook 02, the self-heal benchmark.
+    """
+    if getattr(cluster, "dry_run", True):
+        raise ClusterError("heal_after_delete needs a live API server with Argo CD acting on it",
+                           hint="run it on the sandbox with `make tools` built, or on a cluster with Argo CD")  # fmt: skip
+    old = cluster.get(kind, name, namespace=namespace)["metadata"]["uid"]
+    cluster.delete([{"apiVersion": "apps/v1" if kind == "Deployment" else "v1", "kind": kind,
+                     "metadata": {"name": name, "namespace": namespace}}])  # fmt: skip
+    start = clock()
+    change = f"kubectl delete {kind.lower()} {name} -n {namespace}"
+    while clock() - start < timeout:
+        try:
+            uid = cluster.get(kind, name, namespace=namespace)["metadata"]["uid"]
+        except ClusterError:
+            uid = None
+        if uid and uid != old:
+            return HealRun(change, round(clock() - start, 2), True, "created again by Argo CD (new uid)")
+        sleep(interval)
+    return HealRun(change, round(clock() - start, 2), False, "still missing")
+
+
+def heal_after_scale(
+    cluster: Any,
+    *,
+    name: str = "guestbook-ui",
+    namespace: str = "guestbook",
+    replicas: int = 5,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+) -> HealRun:
+    """``kubectl scale deploy NAME --replicas=N`` by hand, then time until selfHeal has put Git's count back.
+
+    Used in: notebook 02, the self-heal benchmark.
+    """
+    run = self_heal_experiment(cluster, name=name, namespace=namespace, replicas=replicas, timeout=timeout,
+                               interval=interval)  # fmt: skip
+    seconds = run.samples[-1][0] if run.samples else 0.0
+    detail = f"spec.replicas {run.forced} -> {run.samples[-1][1]} (Git: {run.desired})"
+    return HealRun(f"kubectl scale deploy {name} -n {namespace} --replicas={replicas}", seconds, run.reverted, detail)
+
+
 # ----------------------------------------------------------------------------------------------- exercises
 
 
@@ -736,6 +832,7 @@ __all__ = [
     "SEALED_SECRETS_CHART",
     "Commit",
     "GitRepo",
+    "HealRun",
     "HelmChart",
     "ObjectChange",
     "SecretStatus",
@@ -749,8 +846,11 @@ __all__ = [
     "diff_objects",
     "file_name",
     "guestbook_manifests",
+    "heal_after_delete",
+    "heal_after_scale",
     "initial_admin_secret",
     "prune_exercise",
+    "repo_url",
     "self_heal_experiment",
 ]
 

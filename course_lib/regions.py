@@ -20,12 +20,15 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .exercises import CheckResult, exercise
 from .sim import check_selector as _check_selector
 from .sim import selector_matches
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: Where each DigitalOcean region is (for latency and data-residency reasoning).
 REGION_GEOGRAPHY: dict[str, str] = {
@@ -610,7 +613,116 @@ def _register_manifests() -> None:
 
 _register_manifests()
 
+# ----------------------------------------------------------------------------------------------- the sandbox's fleet
+
+
+@dataclass(frozen=True)
+class LocalFleet:
+    """Two clusters on this machine registered in the sandbox's Argo CD: the sandbox itself and a second local
+    control plane, each a cluster Secret with ``env`` and ``region`` labels.
+
+    Attributes:
+        kubeconfigs: region -> kubeconfig file (the sandbox's own for the first region).
+        secrets: the cluster Secrets as registered (what ``argocd cluster add --label`` writes).
+    """
+
+    kubeconfigs: Mapping[str, str]
+    secrets: tuple[dict[str, Any], ...]
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        """region -> its labels as registered."""
+        return {
+            s["stringData"]["name"]: {k: v for k, v in s["metadata"]["labels"].items() if "argoproj" not in k}
+            for s in self.secrets
+        }
+
+
+def local_fleet(
+    argocd: Any, *, kubeconfig: str, primary: str = "nyc1", secondary: str = "fra1", env: str = "production"
+) -> LocalFleet:
+    """Start (or reuse) a second local control plane named after ``secondary`` and register both clusters in the
+    sandbox's Argo CD with ``env``/``region`` labels. Every server is on 127.0.0.1.
+
+    Used in: notebook 09 (sandbox), the ApplicationSet test.
+    """
+    from .sandbox import _controlplane
+
+    second = _controlplane.extra_cluster_up(secondary, nodes=1)
+    secrets = (
+        argocd.register_cluster(primary, labels={"env": env, "region": primary}),
+        argocd.register_cluster(secondary, labels={"env": env, "region": secondary}, kubeconfig=second.kubeconfig),
+    )
+    return LocalFleet({primary: kubeconfig, secondary: second.kubeconfig}, secrets)
+
+
+def relabel(
+    argocd: Any, fleet: LocalFleet, region: str, *, appset: Mapping[str, Any], timeout: float = 60.0, **labels: str
+) -> tuple[LocalFleet, float]:
+    """Change a registered cluster's labels (``kubectl label secret cluster-<region> -n argocd env=staging
+    --overwrite``) and wait until the ApplicationSet controller has added or removed that cluster's Application;
+    returns the new fleet and the seconds that took.
+
+    Used in: notebook 09 (sandbox).
+    """
+    import time
+
+    current = fleet.labels()[region]
+    kubeconfig = None if region == next(iter(fleet.kubeconfigs)) else fleet.kubeconfigs[region]
+    selector = appset["spec"]["generators"][0]["clusters"]["selector"]["matchLabels"]
+    wanted = all({**current, **labels}.get(k) == v for k, v in selector.items())
+    app = f"applicationset.argoproj.io/{appset['metadata']['name']}-{region}"
+    start = time.monotonic()
+    secret = argocd.register_cluster(region, labels={**current, **labels}, kubeconfig=kubeconfig)
+    names = "-n", "argocd", "get", "applications.argoproj.io", "-o", "name"
+    while (f"application.argoproj.io/{app.split('/', 1)[1]}" in argocd.kubectl(*names).split()) != wanted:
+        if time.monotonic() - start > timeout:
+            raise ConfigError(f"the Application of {region} did not {'appear' if wanted else 'go'} in {timeout:.0f} s",
+                              hint="is the ApplicationSet controller running? `course sandbox status`")  # fmt: skip
+        time.sleep(0.2)
+    others = tuple(s for s in fleet.secrets if s["stringData"]["name"] != region)
+    return LocalFleet(fleet.kubeconfigs, (*others, secret)), time.monotonic() - start
+
+
+def fan_out(argocd: Any, appset: Mapping[str, Any], fleet: LocalFleet, *, timeout: float = 90.0) -> pd.DataFrame:
+    """Wait until the ApplicationSet's Application for each ``env: production`` cluster of ``fleet`` is Synced and
+    Healthy; one row per Application: its cluster, status, seconds since the call, and the Deployment's replicas as
+    that cluster's own API server reports them.
+
+    Used in: notebook 09 (sandbox).
+    """
+    import time
+
+    import pandas as pd
+
+    from .cluster import connect
+
+    name = appset["metadata"]["name"]
+    namespace = appset["spec"]["template"]["spec"]["destination"]["namespace"]
+    selector = appset["spec"]["generators"][0]["clusters"]["selector"]["matchLabels"]
+    start = time.monotonic()
+    rows = []
+    for region, labels in fleet.labels().items():
+        if any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        seconds, state = argocd.wait(f"{name}-{region}", sync="Synced", health="Healthy", timeout=timeout)
+        remote = connect("sandbox", kubeconfig=fleet.kubeconfigs[region])
+        try:
+            deploy = remote.get("Deployment", "guestbook-ui", namespace=namespace)
+        finally:
+            remote.close()
+        rows.append({
+            "application": f"{name}-{region}", "cluster": region, "sync": state.sync, "health": state.health,
+            "seconds": round(time.monotonic() - start, 1),
+            "ready replicas there": int((deploy.get("status") or {}).get("readyReplicas") or 0),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 __all__ = [
+    "LocalFleet",
+    "fan_out",
+    "local_fleet",
+    "relabel",
     "EXTERNAL_DNS_IMAGE",
     "REGION_GEOGRAPHY",
     "FailoverTime",

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cluster import ApplyReport, Cluster
     from .manifests import ValidationReport
     from .sandbox import Stack
+    from .sandbox._argocd import ArgoCD
     from .sandbox._postgres import LocalPostgres
 
 _RENDERER = "plotly_mimetype"
@@ -136,8 +137,10 @@ SANDBOX_CONTROLLERS: Mapping[str, str] = {"traefik": "traefik"}
 
 def _built_sandbox_controllers() -> set[str]:
     from . import tools
+    from .sandbox import _argocd
 
-    return {name for name, program in SANDBOX_CONTROLLERS.items() if tools.find(program)}
+    found = {name for name, program in SANDBOX_CONTROLLERS.items() if tools.find(program)}
+    return found | ({"argocd"} if _argocd.available() else set())  # Argo CD also needs redis-server
 
 
 def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
@@ -329,6 +332,18 @@ class Session:
             self._started.append("postgres")
         return db
 
+    def gitops(self, **kwargs: Any) -> ArgoCD | None:
+        """Argo CD's controllers acting on the sandbox (:func:`course_lib.sandbox._argocd.up`, started or reused), or
+        ``None`` where the course does not run them (a cluster runs its own Argo CD, installed by Helm)."""
+        if self.target != "sandbox" or not self.capabilities.runs("argocd") or self.cluster.dry_run:
+            return None
+        from .sandbox import _argocd
+
+        handle = _argocd.up(str(self.cluster.kubeconfig), **kwargs)
+        if not handle.reused:
+            self._started.append("argocd")
+        return handle
+
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> tuple[str, ...]:
         """Stop what this session started (never what it reused); returns the names stopped."""
@@ -339,6 +354,10 @@ class Session:
             from .sandbox import _postgres
 
             stopped.extend(_postgres.down())
+        if "argocd" in self._started:
+            from .sandbox import _argocd
+
+            stopped.extend(_argocd.down())
         if "stack" in self._started:
             from .sandbox._stack import stop_stack
 

@@ -26,10 +26,12 @@ REPO_SSH_KEY_ENV = "ARGOCD_REPO_SSH_KEY"
 
 
 def _check_repo_url(url: str) -> str:
-    if not (url.startswith(("https://", "http://", "ssh://", "git@")) and len(url) > 8):
+    # file:///<absolute path>: a repository on this machine (the sandbox's repo-server runs here too)
+    if not (url.startswith(("https://", "http://", "ssh://", "git@", "file:///")) and len(url) > 8):
         raise ConfigError(
             f"repo_url {url!r} does not look like a Git URL",
-            hint="use https://github.com/<owner>/<repo>.git or git@github.com:<owner>/<repo>.git",
+            hint="use https://github.com/<owner>/<repo>.git, git@github.com:<owner>/<repo>.git, or file:///<path> "
+            "for a repository on the sandbox's machine",
         )
     return url
 

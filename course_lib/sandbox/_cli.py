@@ -76,6 +76,7 @@ def status(as_json: bool) -> None:
             "control_plane": dict(now.control_plane),
             "postgres": dict(now.postgres),
             "on_demand": on_demand,
+            "argocd": dict(now.argocd),
         }
         click.echo(json.dumps(payload, indent=2))
     else:

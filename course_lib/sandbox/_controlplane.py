@@ -81,11 +81,13 @@ def _env(workdir: Path) -> dict[str, str]:
     return {**os.environ, **limit, "KWOK_WORKDIR": str(workdir), "PATH": path}
 
 
-def _kwokctl(workdir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _kwokctl(
+    workdir: Path, *args: str, timeout: float = 120, name: str = CLUSTER_NAME
+) -> subprocess.CompletedProcess[str]:
     kwokctl = _which("kwokctl")
     if kwokctl is None:
         raise ToolMissingError("kwokctl is not built", hint="run `make tools` (builds it from Go modules)")
-    cmd = [kwokctl, "--name", CLUSTER_NAME, *args]
+    cmd = [kwokctl, "--name", name, *args]
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout, env=_env(workdir), stdin=subprocess.DEVNULL
@@ -123,7 +125,9 @@ def _config(workdir: Path) -> Path:
     return path
 
 
-def start_control_plane(workdir: Path, *, nodes: int = 3, timeout: float = 90) -> ControlPlane:
+def start_control_plane(
+    workdir: Path, *, nodes: int = 3, timeout: float = 90, name: str = CLUSTER_NAME
+) -> ControlPlane:
     """Create the control plane with ``nodes`` simulated nodes and wait until they are Ready.
 
     Raises:
@@ -155,14 +159,15 @@ def start_control_plane(workdir: Path, *, nodes: int = 3, timeout: float = 90) -
             "--timeout",
             f"{int(timeout)}s",
             timeout=timeout + 30,
+            name=name,
         )
-        _kwokctl(workdir, "scale", "node", "--replicas", str(nodes), timeout=60)
+        _kwokctl(workdir, "scale", "node", "--replicas", str(nodes), timeout=60, name=name)
         server = _server(kubeconfig)
         _wait_nodes_ready(kubeconfig, nodes, deadline=time.monotonic() + timeout)
     except BaseException:
-        stop_control_plane(workdir)
+        stop_control_plane(workdir, name=name)
         raise
-    return ControlPlane(CLUSTER_NAME, str(workdir), str(kubeconfig), server, nodes)
+    return ControlPlane(name, str(workdir), str(kubeconfig), server, nodes)
 
 
 def _server(kubeconfig: Path) -> str:
@@ -193,13 +198,13 @@ def _wait_nodes_ready(kubeconfig: Path, nodes: int, *, deadline: float) -> None:
     )
 
 
-def stop_control_plane(workdir: Path) -> None:
+def stop_control_plane(workdir: Path, *, name: str = CLUSTER_NAME) -> None:
     """Delete the control plane (stops every process kwokctl started). Safe to call twice."""
-    if not (workdir / "clusters" / CLUSTER_NAME).exists():
+    if not (workdir / "clusters" / name).exists():
         return
     with contextlib.suppress(SandboxError, ToolMissingError):
-        _kwokctl(workdir, "delete", "cluster", timeout=60)
-    shutil.rmtree(workdir / "clusters" / CLUSTER_NAME, ignore_errors=True)
+        _kwokctl(workdir, "delete", "cluster", timeout=60, name=name)
+    shutil.rmtree(workdir / "clusters" / name, ignore_errors=True)
 
 
 def control_plane_healthy(cp: ControlPlane) -> bool:
@@ -279,8 +284,59 @@ def cluster_status() -> dict[str, Any]:
     return {"recorded": True, "healthy": control_plane_healthy(cp), **cp.to_dict()}
 
 
+# --- more local clusters (Part 9: a second region beside the sandbox's own) ------------------------------------
+
+
+def _extra_root(region: str) -> Path:
+    from .. import config
+
+    return config.state_dir() / f"sandbox-cluster-{region}"
+
+
+def extra_cluster_up(region: str, *, nodes: int = 1, timeout: float = 90) -> ControlPlane:
+    """A second local control plane (own etcd, kube-apiserver, controller-manager, scheduler and kwok nodes, on
+    127.0.0.1), named after a region, e.g. ``fra1`` beside the sandbox's own; reused when healthy. ``course sandbox
+    down`` stops it with the rest.
+
+    Used in: notebook 09 (an ApplicationSet fanning out to two clusters).
+    """
+    from .. import config
+
+    config.validate_name(region, what="region", max_len=20)
+    root = _extra_root(region)
+    name = f"course-{region}"
+    with _locked():
+        try:
+            current: ControlPlane | None = ControlPlane(**json.loads((root / "state.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            current = None
+        if current is not None and control_plane_healthy(current):
+            return current
+        stop_control_plane(root, name=name)
+        cp = start_control_plane(root, nodes=nodes, timeout=timeout, name=name)
+        (root / "state.json").write_text(json.dumps(cp.to_dict(), indent=2))
+        return cp
+
+
+def extra_clusters_down() -> tuple[str, ...]:
+    """Stop every extra local control plane; returns their names."""
+    from .. import config
+
+    stopped = []
+    with _locked():
+        for root in sorted(config.state_dir().glob("sandbox-cluster-*")):
+            region = root.name.removeprefix("sandbox-cluster-")
+            if (root / "clusters").exists():
+                stop_control_plane(root, name=f"course-{region}")
+                stopped.append(f"control-plane-{region}")
+            shutil.rmtree(root, ignore_errors=True)
+    return tuple(stopped)
+
+
 __all__ = [
     "CLUSTER_NAME",
+    "extra_cluster_up",
+    "extra_clusters_down",
     "cluster_down",
     "cluster_status",
     "cluster_up",

@@ -784,6 +784,8 @@ class SandboxOverview:
     postgres: Mapping[str, Any] = field(default_factory=dict)
     #: ``(group, process, pid, running, ready)`` of what was started on demand (e.g. Traefik).
     on_demand: tuple[tuple[str, str, int, bool, bool], ...] = ()
+    #: Argo CD's processes (started on demand by ``session.gitops()``): :func:`course_lib.sandbox._argocd.status`.
+    argocd: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
@@ -792,17 +794,19 @@ class SandboxOverview:
             self.stack.recorded
             or bool(self.control_plane.get("recorded"))
             or bool(self.postgres.get("recorded"))
+            or bool(self.argocd.get("recorded"))
             or bool(self.on_demand)
         )
 
     @property
     def healthy(self) -> bool:
-        """The stack is healthy and the control plane and PostgreSQL service, if started, answer."""
-        plane, db = self.control_plane, self.postgres
+        """The stack is healthy and the control plane, PostgreSQL and Argo CD, if started, answer."""
+        plane, db, argocd = self.control_plane, self.postgres, self.argocd
         return (
             self.stack.healthy
             and (not plane.get("recorded") or bool(plane.get("healthy")))
             and (not db.get("recorded") or bool(db.get("healthy")))
+            and (not argocd.get("recorded") or bool(argocd.get("healthy")))
         )
 
     def __str__(self) -> str:
@@ -823,6 +827,10 @@ class SandboxOverview:
         for group, name, pid, running, ready in self.on_demand:
             health = "healthy" if ready else ("not answering" if running else "not running")
             lines.append(f"{group}/{name}  pid {pid}  {health}")
+        if self.argocd:
+            from ._argocd import status_lines
+
+            lines.extend(status_lines(self.argocd))
         return "\n".join(lines)
 
 
@@ -832,11 +840,12 @@ def overview() -> SandboxOverview:
 
     Used in: notebook 11 and ``course sandbox status``.
     """
+    from ._argocd import status as argocd_status
     from ._controlplane import cluster_status
     from ._ondemand import statuses
     from ._postgres import status as postgres_status
 
-    return SandboxOverview(status(), cluster_status(), postgres_status(), tuple(statuses()))
+    return SandboxOverview(status(), cluster_status(), postgres_status(), tuple(statuses()), argocd_status())
 
 
 def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
@@ -849,21 +858,28 @@ def stop_stack(*, timeout: float = 5.0) -> tuple[str, ...]:
 
 
 def down(*, timeout: float = 5.0) -> tuple[str, ...]:
-    """Stop what was started on demand (Traefik and its backends), the sandbox PostgreSQL service, the sandbox
-    stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL) and the sandbox's Kubernetes control plane if they
-    run, and delete their files.
+    """Stop what was started on demand (Traefik and its backends, Argo CD), the sandbox PostgreSQL service, the
+    sandbox stack (reverse start order, SIGTERM → ``timeout`` → SIGKILL), extra control planes and the sandbox's
+    Kubernetes control plane if they run, and delete their files.
 
     Safe to call when nothing runs; also stops children of a crashed kernel. Returns the names stopped.
 
     Used in: notebook 03 (Cost & cleanup) and ``course sandbox down``.
     """
     from . import _ondemand
-    from ._controlplane import cluster_down
+    from ._argocd import down as argocd_down
+    from ._controlplane import cluster_down, extra_clusters_down
     from ._postgres import down as postgres_down
 
     with _locked():
         stopped = _ondemand.stop_all(timeout=timeout)
-    stopped = (*stopped, *postgres_down(), *stop_stack(timeout=timeout))
+    stopped = (
+        *stopped,
+        *argocd_down(timeout=timeout),
+        *postgres_down(),
+        *stop_stack(timeout=timeout),
+        *extra_clusters_down(),
+    )
     return (*stopped, "control-plane") if cluster_down() else stopped
 
 

@@ -44,6 +44,7 @@ PROGRAM_OF_TOOL = {
     "tofu": "tofu",
     "kyverno": "kyverno",
     "traefik": "traefik",
+    "argocd": "argocd",
 }
 
 

@@ -188,3 +188,34 @@ def test_platform_apps_are_registered() -> None:
     objs = m.render("10/platform-apps")
     assert [o["metadata"]["name"] for o in objs] == [c.name for c in cap.DEFAULT_CHILDREN]
     assert m.validate(objs).ok
+
+
+def test_deploy_platform_installs_argocd_with_the_application_health_check(
+    repo: cap.GitopsRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without argocd-cm's health check for Applications the children's sync waves would not gate on a cluster."""
+    import yaml
+
+    from course_lib import tools
+    from course_lib.config import Settings
+
+    calls: list[list[str]] = []
+    values: list[dict] = []
+
+    def fake_run(program: str, args: list[str], **kwargs: object) -> None:
+        calls.append([program, *args])
+        if "--values" in args:
+            values.append(yaml.safe_load(Path(args[args.index("--values") + 1]).read_text()))
+
+    monkeypatch.setattr(tools, "run", fake_run)
+
+    class Fake:
+        target = "kubeconfig"
+
+        def apply(self, objs: object) -> object:
+            return objs
+
+    cap.deploy_platform(repo, settings=Settings(target="kubeconfig"), confirm=True, cluster=Fake())
+    assert any("upgrade" in c for c in calls)
+    lua = values[0]["configs"]["cm"]["resource.customizations.health.argoproj.io_Application"]
+    assert "obj.status.health.status" in lua
