@@ -59,7 +59,9 @@ class HttpClient:
     def __init__(self, url: str, *, session: requests.Session | None = None, timeout: float = 10.0) -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ConfigError(
-                f"{self.service} URL must start with http:// or https://, got {url!r}",
+                f"no {self.service} URL was given (on a cluster target, set the notebook's `{self.service.lower()}_url`)"
+                if url is None
+                else f"{self.service} URL must start with http:// or https://, got {url!r}",
                 hint=(
                     "pass the base URL: on the sandbox stack.endpoints.prometheus (or .alertmanager); on a cluster a "
                     "port-forward such as `kubectl port-forward -n monitoring svc/monitoring-kube-prometheus-prometheus "

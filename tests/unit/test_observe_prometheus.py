@@ -293,3 +293,12 @@ def test_alertmanager_buildinfo_reads_version_info() -> None:
     )
     info = Alertmanager("http://am.test:9093", timeout=2).buildinfo()
     assert info.version == "0.31.1" and info.major == 0 and info.go_version == "go1.26.8"
+
+
+def test_a_missing_url_names_the_notebook_parameter_and_the_port_forward() -> None:
+    from course_lib import ConfigError, observe
+
+    with pytest.raises(ConfigError) as err:
+        observe.Prometheus(None)  # type: ignore[arg-type]  # notebook 03 on a cluster target without prometheus_url
+    assert "no Prometheus URL was given" in err.value.message and "prometheus_url" in err.value.message
+    assert "port-forward" in str(err.value.hint)
