@@ -80,6 +80,25 @@ build_one() {
     for p in $package; do  # one or more main packages of the same module
       GOBIN="$tmp/bin" "$GO" install "${tagflag[@]}" -ldflags="$ldflags" "$p@$version"
     done
+  elif [[ -f "$WRAPPERS/$tool/go.mod" && -n "$(var "$tool" PATCH)" ]]; then
+    # NAME_PATCH="FILE OLD NEW": build from a copy of NAME_PATCH_MODULE's source in which the literal OLD in FILE
+    # is replaced by NEW (once, checked) — for a one-line upstream fix; the patch is part of the pin hash
+    local spec pfile pold pnew pmod work src
+    spec="$(var "$tool" PATCH)"; pmod="$(var "$tool" PATCH_MODULE)"
+    read -r pfile pold pnew <<<"$spec"
+    work="$tmp/build"; mkdir -p "$work"; cp -r "$WRAPPERS/$tool/." "$work/"
+    (cd "$work" && "$GO" mod download "$pmod") || { rm -rf "$tmp"; return 1; }
+    src="$(cd "$work" && "$GO" list -m -f '{{.Dir}}' "$pmod")"
+    cp -r "$src" "$work/patched"; chmod -R u+w "$work/patched"
+    if ! grep -qF -- "$pold" "$work/patched/$pfile"; then
+      say "$tool: the patch no longer applies: '$pold' is not in $pmod/$pfile"; rm -rf "$tmp"; return 1
+    fi
+    local text; text="$(cat "$work/patched/$pfile"; printf x)"; text="${text%x}"
+    printf '%s' "${text/"$pold"/"$pnew"}" >"$work/patched/$pfile"
+    say "$tool: patched $pmod/$pfile: '$pold' -> '$pnew'"
+    (cd "$work" && "$GO" mod edit -replace "$pmod=./patched" \
+      && "$GO" build "${tagflag[@]}" -ldflags="$ldflags" -o "$tmp/bin/" "${pkgs[@]}")
+    rm -rf "$work"
   elif [[ -f "$WRAPPERS/$tool/go.mod" ]]; then
     (cd "$WRAPPERS/$tool" && "$GO" build "${tagflag[@]}" -ldflags="$ldflags" -o "$tmp/bin/" "${pkgs[@]}")
   else
