@@ -217,7 +217,13 @@ class Cluster:
         from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
         try:
-            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+            try:
+                return self.dynamic.resources.get(api_version=api_version, kind=kind)
+            except ResourceNotFoundError:
+                # discovery read while the server was refreshing (CRDs being established) can miss kinds, even
+                # built-in ones: ask the server once more with a fresh discovery before calling the kind unknown
+                self.dynamic.resources.invalidate_cache()
+                return self.dynamic.resources.get(api_version=api_version, kind=kind)
         except ResourceNotFoundError:
             raise ClusterError(
                 f"the cluster does not know {kind} in {api_version}",
