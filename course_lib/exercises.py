@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import html
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -192,12 +193,18 @@ def hints(name: str) -> tuple[str, ...]:
 
 
 def _hint_ladders() -> dict[str, list[str]]:
-    import yaml
-
     from ._resources import data_path
 
-    path = data_path("exercises", "hints.yaml")
-    return dict(yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    return _read_ladders(str(data_path("exercises", "hints.yaml")))
+
+
+@functools.cache
+def _read_ladders(path: str) -> dict[str, list[str]]:
+    """The ladders file, read once per path (every wrong answer asks for it)."""
+    import yaml
+
+    file = Path(path)
+    return dict(yaml.safe_load(file.read_text()) or {}) if file.is_file() else {}
 
 
 def hint_ladder(name: str, own_hint: str, tries: int) -> str:

@@ -311,20 +311,17 @@ def sandbox_crds(objects: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def sandbox_prerequisites(objects: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """What the sandbox's API server needs before ``objects``: :func:`sandbox_crds` plus a Namespace for every
-    namespace the objects use but do not create (on a real cluster the operators' charts bring both).
+    namespace the objects use but do not create (on a real cluster the operators' charts bring both);
+    :func:`course_lib.sandbox.crds.prerequisites` with no CRD known.
 
     Example:
         >>> [o["kind"] for o in sandbox_prerequisites([{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
         ...                                             "metadata": {"name": "root", "namespace": "argocd"}}])]
         ['CustomResourceDefinition', 'Namespace']
-
-    Used in: notebooks 08, 09, 10.
     """
-    from .manifests import namespace
+    from .sandbox._crds import prerequisites
 
-    created = {o["metadata"]["name"] for o in objects if o.get("kind") == "Namespace"}
-    used = {str(o.get("metadata", {}).get("namespace")) for o in objects if o.get("metadata", {}).get("namespace")}
-    return [*sandbox_crds(objects), *(namespace(n) for n in sorted(used - created))]
+    return prerequisites(objects)
 
 
 # --- point-in-time recovery ----------------------------------------------------------------------

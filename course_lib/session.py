@@ -250,14 +250,10 @@ class Session:
         if not self.capabilities.disposable:
             self._check_served(objects)
             return None
-        from .manifests import namespace
         from .sandbox import crds
 
         cluster = self.cluster
-        known = crds.installed_names(cluster) if not cluster.dry_run else set()
-        created = {o["metadata"]["name"] for o in objects if o.get("kind") == "Namespace"}
-        used = {str(o["metadata"]["namespace"]) for o in objects if (o.get("metadata") or {}).get("namespace")}
-        needed = [*crds.placeholders(objects, known=known), *(namespace(n) for n in sorted(used - created))]
+        needed = crds.prerequisites(objects, known=crds.installed_names(cluster) if not cluster.dry_run else ())
         return cluster.apply(needed) if needed else None
 
     def validate(self, objects: Sequence[Mapping[str, Any]]) -> ValidationReport:
@@ -270,15 +266,20 @@ class Session:
 
         objects = list(objects)
         if not (self.capabilities.disposable and self.capabilities.live_api):
-            return validate(list(objects))
+            return validate(objects)
         from .cluster._server_validate import server_validate
         from .manifests import namespace
         from .sandbox import crds
 
-        self.prepare(objects)  # placeholders for kinds without an upstream CRD
-        used = sorted({str(o["metadata"]["namespace"]) for o in objects if (o.get("metadata") or {}).get("namespace")})
-        if used:  # a dry run into a missing namespace is refused, even when the batch creates it
-            self.cluster.apply([namespace(n) for n in used])
+        cluster = self.cluster
+        # placeholders for kinds without an upstream CRD, and every namespace the objects use: a dry run into a
+        # missing namespace is refused, even when the batch itself creates it
+        needed = [
+            *crds.placeholders(objects, known=crds.installed_names(cluster)),
+            *(namespace(n) for n in crds.namespaces_used(objects)),
+        ]
+        if needed:
+            cluster.apply(needed)
         upstream = {(e.group, e.kind): f"{e.project} {e.version}" for e in crds.manifest()}
         return server_validate(self.cluster, objects, upstream=upstream)
 
@@ -335,7 +336,7 @@ class Session:
     def gitops(self, **kwargs: Any) -> ArgoCD | None:
         """Argo CD's controllers acting on the sandbox (:func:`course_lib.sandbox._argocd.up`, started or reused), or
         ``None`` where the course does not run them (a cluster runs its own Argo CD, installed by Helm)."""
-        if self.target != "sandbox" or not self.capabilities.runs("argocd") or self.cluster.dry_run:
+        if not self.capabilities.disposable or not self.capabilities.runs("argocd") or self.cluster.dry_run:
             return None
         from .sandbox import _argocd
 

@@ -279,6 +279,27 @@ def placeholders(objects: Iterable[Mapping[str, Any]], *, known: Iterable[str] =
     return crds
 
 
+def namespaces_used(objects: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The namespaces ``objects`` live in, sorted."""
+    return sorted({str(o["metadata"]["namespace"]) for o in objects if (o.get("metadata") or {}).get("namespace")})
+
+
+def prerequisites(objects: Sequence[Mapping[str, Any]], *, known: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """What the sandbox's API server needs before ``objects`` and a cluster's charts would bring: :func:`placeholders`
+    for custom kinds whose CRD is not in ``known``, then a Namespace for every namespace they use but do not create.
+
+    Example:
+        >>> [o["kind"] for o in prerequisites([{"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        ...                                      "metadata": {"name": "root", "namespace": "argocd"}}])]
+        ['CustomResourceDefinition', 'Namespace']
+    """
+    from ..manifests import namespace
+
+    created = {o["metadata"]["name"] for o in objects if o.get("kind") == "Namespace"}
+    missing = [n for n in namespaces_used(objects) if n not in created]
+    return [*placeholders(objects, known=known), *(namespace(n) for n in missing)]
+
+
 __all__ = [
     "LABEL",
     "FetchedCrd",
@@ -290,8 +311,10 @@ __all__ = [
     "installed_names",
     "load",
     "manifest",
+    "namespaces_used",
     "pin_hash",
     "placeholders",
+    "prerequisites",
 ]
 
 

@@ -92,8 +92,8 @@ def test_components_run_and_listen_on_loopback_only(argocd: _argocd.ArgoCD) -> N
     assert exposed == {}, exposed
 
 
-def _listeners(pids: set[int]) -> dict[int, str]:
-    """port -> address of the TCP sockets in LISTEN state owned by ``pids`` (from /proc)."""
+def _tcp_sockets(pids: set[int]) -> Iterator[list[str]]:
+    """The /proc/net/tcp{,6} rows (split into fields) of the TCP sockets owned by ``pids``."""
     inodes: set[str] = set()
     for pid in pids:
         fd_dir = Path(f"/proc/{pid}/fd")
@@ -104,14 +104,21 @@ def _listeners(pids: set[int]) -> dict[int, str]:
                 continue
             if target.startswith("socket:["):
                 inodes.add(target[8:-1])
-    out: dict[int, str] = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             f = line.split()
-            if f[3] == "0A" and f[9] in inodes:  # LISTEN
-                addr, port = f[1].split(":")
-                ip = ".".join(str(int(addr[i : i + 2], 16)) for i in (6, 4, 2, 0)) if len(addr) == 8 else addr
-                out[int(port, 16)] = ip
+            if f[9] in inodes:
+                yield f
+
+
+def _listeners(pids: set[int]) -> dict[int, str]:
+    """port -> address of the TCP sockets in LISTEN state owned by ``pids`` (from /proc)."""
+    out: dict[int, str] = {}
+    for f in _tcp_sockets(pids):
+        if f[3] == "0A":  # LISTEN
+            addr, port = f[1].split(":")
+            ip = ".".join(str(int(addr[i : i + 2], 16)) for i in (6, 4, 2, 0)) if len(addr) == 8 else addr
+            out[int(port, 16)] = ip
     return out
 
 
@@ -294,23 +301,11 @@ def test_nothing_outside_the_machine_is_contacted(cluster: kc.Cluster, argocd: _
 
 def _remote_sockets(pids: set[int]) -> list[str]:
     """Remote addresses of TCP sockets owned by ``pids`` that are not loopback (and not unconnected)."""
-    inodes: set[str] = set()
-    for pid in pids:
-        fd_dir = Path(f"/proc/{pid}/fd")
-        for fd in fd_dir.iterdir() if fd_dir.exists() else []:
-            try:
-                target = str(fd.readlink())
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
     out = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            f = line.split()
-            remote = f[2].split(":")[0]
-            if f[9] in inodes and f[3] != "0A" and remote.strip("0") and not _loopback(remote):
-                out.append(f[2])
+    for f in _tcp_sockets(pids):
+        remote = f[2].split(":")[0]
+        if f[3] != "0A" and remote.strip("0") and not _loopback(remote):
+            out.append(f[2])
     return out
 
 
