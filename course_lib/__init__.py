@@ -45,6 +45,7 @@ _LAZY: dict[str, str] = {
 _SUBMODULES = {
     "cluster",
     "config",
+    "drills",
     "errors",
     "exercises",
     "export",

@@ -131,6 +131,7 @@ EXERCISE_MODULES: tuple[str, ...] = (
     "course_lib.charts",
     "course_lib.gitops",
     "course_lib.policy",
+    "course_lib.drills",
 )
 
 

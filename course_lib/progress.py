@@ -32,6 +32,7 @@ def summary(*, part: int | None = None) -> pd.DataFrame:
     """
     import pandas as pd
 
+    from .drills import is_drill
     from .exercises import exercises
 
     done = load()
@@ -42,21 +43,26 @@ def summary(*, part: int | None = None) -> pd.DataFrame:
             {
                 "part": int(name[:2]),
                 "exercise": name,
+                "kind": "drill" if is_drill(name) else "exercise",
                 "attempted": bool(entry.get("attempted")),
                 "passed": bool(entry.get("passed")),
                 "tries": int(entry.get("tries", 0)),
             }
         )
-    return pd.DataFrame(rows, columns=["part", "exercise", "attempted", "passed", "tries"])
+    return pd.DataFrame(rows, columns=["part", "exercise", "kind", "attempted", "passed", "tries"])
 
 
 def by_part() -> pd.DataFrame:
-    """Per part: exercises, attempted, passed (what ``course progress`` prints)."""
+    """Per part: exercises attempted and passed, drills and drills fixed (what ``course progress`` prints)."""
     table = summary()
-    grouped = table.groupby("part").agg(
+    table["is_drill"] = table["kind"] == "drill"
+    table["fixed"] = table["passed"] & table["is_drill"]
+    plain = table[~table["is_drill"]]
+    grouped = plain.groupby("part").agg(
         exercises=("exercise", "count"), attempted=("attempted", "sum"), passed=("passed", "sum")
     )
-    return grouped.astype(int)
+    drills = table.groupby("part").agg(drills=("is_drill", "sum"), fixed=("fixed", "sum"))
+    return grouped.join(drills, how="outer").fillna(0).astype(int)
 
 
 __all__ = ["by_part", "load", "progress_file", "record", "summary"]  # the store's three re-exported

@@ -26,14 +26,30 @@ EXERCISE_TAG = "exercise"
 
 @dataclass(frozen=True)
 class Solution:
+    """One exercise's solution: ``code`` replaces the placeholder line of its cell.
+
+    An exercise's placeholder is ``variable = ...``; a break-and-fix drill's (``variable`` empty, ``drill: true`` in
+    the file) is the comment line ``# your turn (drill NN-name): …``, replaced by the commands that fix it.
+    """
+
     exercise: str
     variable: str
     code: str
+
+    @property
+    def placeholder(self) -> re.Pattern[str]:
+        """The placeholder line this solution replaces."""
+        return placeholder(self.variable) if self.variable else drill_placeholder(self.exercise)
 
 
 def placeholder(variable: str) -> re.Pattern[str]:
     """The placeholder line of an exercise cell: ``variable = ...`` with an optional comment."""
     return re.compile(rf"(?m)^{re.escape(variable)} = \.\.\.(\s*#.*)?$")
+
+
+def drill_placeholder(drill_id: str) -> re.Pattern[str]:
+    """The placeholder line of a drill's cell: ``# your turn (drill NN-name): what to do``."""
+    return re.compile(rf"(?m)^# your turn \(drill {re.escape(drill_id)}\).*$")
 
 
 def load(part: int) -> dict[str, Solution]:
@@ -46,7 +62,10 @@ def load(part: int) -> dict[str, Solution]:
     if not path.is_file():
         return {}
     data = yaml.safe_load(path.read_text()) or {}
-    return {name: Solution(name, str(entry["variable"]), str(entry["code"])) for name, entry in sorted(data.items())}
+    return {
+        name: Solution(name, "" if entry.get("drill") else str(entry["variable"]), str(entry["code"]))
+        for name, entry in sorted(data.items())
+    }
 
 
 def exercise_cells(notebook: Any) -> list[Any]:
@@ -66,13 +85,14 @@ def inject(notebook: Any, part: int) -> list[str]:
     solutions = list(load(part).values())
     solved: list[str] = []
     for cell in exercise_cells(notebook):
-        match = next((s for s in solutions if placeholder(s.variable).search(cell.source)), None)
+        match = next((s for s in solutions if s.placeholder.search(cell.source)), None)
         if match is None:
             raise ConfigError(
                 f"part {part}: an exercise cell has no placeholder a solution fills:\n{cell.source}",
-                hint=f"give it a line `variable = ...` and the solution in course_lib/data/solutions/{part:02d}.yaml",
+                hint=f"give it a line `variable = ...` (a drill: `# your turn (drill NN-name): ...`) and the solution "
+                f"in course_lib/data/solutions/{part:02d}.yaml",
             )
-        found = placeholder(match.variable).search(cell.source)
+        found = match.placeholder.search(cell.source)
         assert found is not None  # matched above
         cell.source = cell.source[: found.start()] + match.code.rstrip("\n") + cell.source[found.end() :]
         solutions.remove(match)
@@ -80,4 +100,4 @@ def inject(notebook: Any, part: int) -> list[str]:
     return solved
 
 
-__all__ = ["EXERCISE_TAG", "Solution", "exercise_cells", "inject", "load", "placeholder"]
+__all__ = ["EXERCISE_TAG", "Solution", "drill_placeholder", "exercise_cells", "inject", "load", "placeholder"]

@@ -76,7 +76,8 @@ def test_runner_over_every_notebook_leaks_no_token(tmp_path: Path, fake_token: s
     """Run the whole course with a recognisable token in the environment: it must appear in no file written.
 
     It runs with the exercises' solutions in place of the placeholders, so every check is exercised with the right
-    answer in every notebook it runs (the committed notebooks show the placeholders' "not attempted yet")."""
+    answer in every notebook it runs, and every break-and-fix drill with its fix (the committed notebooks show the
+    placeholders' "not attempted yet")."""
     from tests.conftest import PARTS_WITHOUT_TOOLS, missing_tools
 
     from course_lib.sandbox import isolated
@@ -90,7 +91,7 @@ def test_runner_over_every_notebook_leaks_no_token(tmp_path: Path, fake_token: s
     for r in report.results:
         executed = nbformat.read(r.output, as_version=4)
         for cell in executed.cells:
-            if cell.cell_type == "code" and 'cl.check("' in cell.source:
+            if cell.cell_type == "code" and ('cl.check("' in cell.source or "drill.check()" in cell.source):
                 shown = json.dumps(cell.outputs, ensure_ascii=False)
                 if "✅ Correct" not in shown:
                     not_passed.append((r.notebook, cell.source.splitlines()[-1], shown[:300]))

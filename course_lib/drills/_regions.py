@@ -1,0 +1,3 @@
+"""Part 09's break-and-fix drills (notebook 09_multi_region): see :mod:`course_lib.drills`."""
+
+from __future__ import annotations
