@@ -449,6 +449,19 @@ def execute(
     )
 
 
+def _check_job_parameters(jobs: Sequence[Job]) -> None:
+    """Every job's parameters that ``course_lib`` can judge (:mod:`course_lib.params`), learner named when a
+    matrix gave them."""
+    from .params import check_parameters
+
+    for job in jobs:
+        try:
+            check_parameters(job.parameters)
+        except ConfigError as exc:
+            who = f"learner {job.learner!r}, " if job.learner else ""
+            raise ConfigError(f"{who}{job.part.path.name}: {exc.message}", hint=exc.hint) from None
+
+
 def _solved_copy(job: Job) -> Path:
     """The job's notebook with the exercises' solutions in place of the placeholders, next to its output."""
     import nbformat
@@ -515,6 +528,7 @@ def run_parts(
     run_id, run_dir, planned = plan_jobs(
         parts=parts, target=target, params=params, matrix=matrix, out=out, notebooks=notebooks
     )
+    _check_job_parameters(planned)  # before any kernel, sandbox or folder: the notebook's own message
     if solutions:
         planned = [dataclasses.replace(job, solutions=True) for job in planned]
     run_dir.mkdir(parents=True, exist_ok=True)
