@@ -97,6 +97,11 @@ class Drill:
         """Remove everything :meth:`break_` created (idempotent)."""
         raise NotImplementedError
 
+    def unavailable(self) -> str:
+        """Why this drill cannot run on the session's target beyond :attr:`needs` (a tool that is not built, a
+        chart that is not installed …), in one line; ``""`` when it can. Checked before anything is created."""
+        return ""
+
     # -- helpers for subclasses --------------------------------------------------------------------------------
     def remember(self, refs: Sequence[tuple[str, str, str | None]]) -> None:
         """Record the ``resourceVersion`` of objects ``(kind, name, namespace)`` right after the break, so
@@ -148,13 +153,11 @@ def _load() -> None:
 
 def drills(*, part: int | None = None) -> list[str]:
     """The ids of every drill (``NN-name``), optionally of one part."""
-    _load()
     return sorted(d for d in _DRILLS if part is None or d.startswith(f"{part:02d}-"))
 
 
 def is_drill(exercise_id: str) -> bool:
     """Whether an exercise id is a drill's (the progress table counts drills apart)."""
-    _load()
     return exercise_id in _DRILLS
 
 
@@ -167,7 +170,6 @@ def start(drill_id: str, session: Session) -> DrillRun:
     Raises:
         ConfigError: unknown drill id (before anything is created).
     """
-    _load()
     cls = _DRILLS.get(drill_id)
     if cls is None:
         raise ConfigError(f"unknown drill {drill_id!r}", hint=f"known drills: {', '.join(sorted(_DRILLS))}")
@@ -177,6 +179,9 @@ def start(drill_id: str, session: Session) -> DrillRun:
     if not ok:
         why = "an API server" if cls.needs == "live_api" else f"a running {cls.needs}"
         return DrillRun(instance, unavailable=f"this drill needs {why}, which the {session.target} target lacks")
+    reason = instance.unavailable()
+    if reason:
+        return DrillRun(instance, unavailable=reason)
     instance.clean()  # a run interrupted before its clean() left objects behind: start from nothing
     instance.break_()
     return DrillRun(instance)
@@ -239,5 +244,9 @@ class DrillRun:
             f"<code>{html.escape(d.first_look)}</code></div>"
         )
 
+
+# every drill module is imported with this package, so its drills (and their exercises) exist once it is imported;
+# a module that fails to import fails this import, loudly
+_load()
 
 __all__ = ["DRILL_MODULES", "Drill", "DrillRun", "Verdict", "drill", "drills", "is_drill", "start"]

@@ -145,8 +145,9 @@ def make_handler(app: CheckoutApp) -> type[JSONHandler]:
                 payload: dict[str, Any] = {"ok": status == 200, "order": order}
                 if status != 200:
                     payload = {"ok": False, "error": "payment backend unavailable (injected)"}
-                self.send_json(payload, status)
+                # counted before the answer leaves, so a client that reads /metrics right after sees its request
                 app.record(time.perf_counter() - start, status, order)
+                self.send_json(payload, status)
             elif path == "/metrics":
                 self.send_text(generate_latest(app.registry).decode(), content_type=CONTENT_TYPE_LATEST)
             elif path == "/control":

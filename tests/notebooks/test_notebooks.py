@@ -72,6 +72,7 @@ def test_no_committed_token_shaped_strings() -> None:
 
 
 @pytest.mark.notebooks
+@pytest.mark.timeout(1800)  # twelve notebooks in one run (each cell has its own timeout): a hang guard, not a timing
 def test_runner_over_every_notebook_leaks_no_token(tmp_path: Path, fake_token: str) -> None:
     """Run the whole course with a recognisable token in the environment: it must appear in no file written.
 

@@ -76,16 +76,24 @@ class NeedsArgo(ScaledToZero):
     needs = "argocd"
 
 
+class NeedsATool(ScaledToZero):
+    id = "99-needs-a-tool"
+    missing = "this drill needs helm, which is not built: run `make tools`"
+
+    def unavailable(self) -> str:
+        return self.missing
+
+
 @pytest.fixture(autouse=True)
 def own_progress_and_test_drills(tmp_path: Path):
     """The two test drills are registered for each test only (the course's registries stay as they are)."""
     from course_lib import exercises
 
-    for cls in (ScaledToZero, NeedsArgo):
+    for cls in (ScaledToZero, NeedsArgo, NeedsATool):
         drills.drill(cls)
     with using_state_dir(tmp_path):
         yield
-    for cls in (ScaledToZero, NeedsArgo):
+    for cls in (ScaledToZero, NeedsArgo, NeedsATool):
         drills._DRILLS.pop(cls.id)
         exercises._REGISTRY.pop(cls.id)
 
@@ -137,6 +145,26 @@ def test_a_target_without_the_controller_creates_nothing_and_says_why() -> None:
     session.capabilities.controllers = frozenset({"argocd"})
     drills.start("99-needs-argo", session)  # type: ignore[arg-type]
     assert session.cluster.objects
+
+
+def test_a_drill_that_says_it_is_unavailable_creates_nothing_and_its_reason_is_the_verdict() -> None:
+    session = FakeSession()
+    run = drills.start("99-needs-a-tool", session)  # type: ignore[arg-type]
+    assert not session.cluster.objects and "make tools" in str(run)
+    assert not run.check().attempted and "helm" in run.check().message
+    NeedsATool.missing = ""
+    try:
+        drills.start("99-needs-a-tool", session)  # type: ignore[arg-type]
+        assert session.cluster.objects
+    finally:
+        NeedsATool.missing = "this drill needs helm, which is not built: run `make tools`"
+
+
+def test_an_answers_file_never_checks_a_drill() -> None:
+    from course_lib import exercises
+
+    report = exercises.check_answers({"99-scaled-to-zero": "kubectl scale …"}, parts=[99])
+    assert [r.exercise for r in report.rows] == []  # neither "fail" nor "missing": a drill is checked on its live run
 
 
 def test_a_check_with_something_else_than_the_run_is_feedback() -> None:
