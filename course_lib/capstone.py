@@ -17,6 +17,7 @@ Used in: notebook 10.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,13 @@ from typing import Any
 
 from .errors import ConfigError, CourseError
 from .exercises import CheckResult, exercise
-from .pins import ARGOCD_CHART_VERSION, ISTIO_VERSION, KUBE_PROMETHEUS_STACK_VERSION, KYVERNO_CHART
+from .pins import (
+    ARGOCD_CHART_VERSION,
+    ISTIO_VERSION,
+    KUBE_PROMETHEUS_STACK_VALUES,
+    KUBE_PROMETHEUS_STACK_VERSION,
+    KYVERNO_CHART,
+)
 from .pins import ISTIO_CHART_REPO as ISTIO_REPO
 from .pins import PROMETHEUS_COMMUNITY_REPO as PROMETHEUS_REPO
 
@@ -135,8 +142,11 @@ def child_application(child: ChildApp, *, repo_url: str, labels: Mapping[str, st
             child.name, repo_url=str(child.repo), path="-", dest_namespace=child.namespace, labels=labels
         )
         app["spec"]["source"] = {"repoURL": child.repo, "chart": child.chart, "targetRevision": child.version}
-        if child.chart == "kube-prometheus-stack":
-            app["spec"]["source"]["helm"] = {"releaseName": "monitoring"}
+        if child.chart == "kube-prometheus-stack":  # its Grafana (AGPL-3.0) stays off
+            app["spec"]["source"]["helm"] = {
+                "releaseName": "monitoring",
+                "valuesObject": copy.deepcopy(KUBE_PROMETHEUS_STACK_VALUES),
+            }
     else:
         app = argo_application(
             child.name, repo_url=repo_url, path=str(child.path), dest_namespace=child.namespace, labels=labels
@@ -332,9 +342,9 @@ def verification_steps() -> Any:
     rows = [
         ("Argo CD: all apps synced", "kubectl get applications -n argocd", "every app Synced and Healthy"),
         (
-            "Grafana: cluster metrics",
-            "kubectl port-forward -n monitoring svc/monitoring-grafana 3000:80",
-            "dashboards 'Kubernetes / Compute Resources / Cluster' show data",
+            "Prometheus: every target up",
+            "kubectl port-forward -n monitoring svc/monitoring-kube-prometheus-prometheus 9090:9090",
+            "http://127.0.0.1:9090/targets lists the course's ServiceMonitors, each target UP",
         ),
         (
             "Kiali: mesh graph",

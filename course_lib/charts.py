@@ -355,6 +355,7 @@ class Release:
 #: Chart repositories of the course's releases.
 REPOSITORIES: dict[str, str] = {
     "prometheus-community": "https://prometheus-community.github.io/helm-charts",
+    "vm": "https://victoriametrics.github.io/helm-charts/",
     "argo": "https://argoproj.github.io/argo-helm",
     "traefik": "https://traefik.github.io/charts",
     "istio": "https://istio-release.storage.googleapis.com/charts",
@@ -368,7 +369,12 @@ def course_releases() -> tuple[Release, ...]:
     Used in: notebook 06.
     """
     from .observe._install import KUBE_PROMETHEUS_STACK_VERSION
-    from .pins import ARGOCD_CHART_VERSION
+    from .pins import (
+        ARGOCD_CHART_VERSION,
+        KUBE_PROMETHEUS_STACK_VALUES,
+        VICTORIA_LOGS_CHART,
+        VICTORIA_LOGS_COLLECTOR_CHART,
+    )
     from .policy import KYVERNO_CHART
     from .traffic import ISTIO_VERSION, TRAEFIK_CHART_VERSION
 
@@ -380,7 +386,17 @@ def course_releases() -> tuple[Release, ...]:
             "prometheus-community/kube-prometheus-stack",
             KUBE_PROMETHEUS_STACK_VERSION,
             3,
-            values={"grafana": {"enabled": True}},
+            values=KUBE_PROMETHEUS_STACK_VALUES,  # Grafana (AGPL-3.0) stays off
+        ),
+        Release("vlogs", "monitoring", "vm/victoria-logs-single", VICTORIA_LOGS_CHART.version, 3),
+        Release(
+            "vlogs-collector",
+            "monitoring",
+            "vm/victoria-logs-collector",
+            VICTORIA_LOGS_COLLECTOR_CHART.version,
+            3,
+            values={"remoteWrite": [{"url": dict(VICTORIA_LOGS_COLLECTOR_CHART.values)["remoteWrite[0].url"]}]},
+            needs=("monitoring/vlogs",),
         ),
         Release(
             "traefik", "traefik", "traefik/traefik", TRAEFIK_CHART_VERSION, 4, values_files=("traefik-values.yaml",)

@@ -102,6 +102,7 @@ CHECKS: Mapping[str, Callable[[Any], None]] = {
     "requests": _number("requests", 1, 1_000_000, whole=True),
     "dns_ttl": _number("dns_ttl", 30, 86_400, whole=True),
     "prometheus_url": _url_or_none("prometheus_url"),
+    "logs_url": _url_or_none("logs_url"),
 }
 
 

@@ -132,9 +132,40 @@ PROMETHEUS_COMMUNITY_REPO = "https://prometheus-community.github.io/helm-charts"
 #: only up to v0.31.1, so the sandbox runs that one (data/tools/pins.env says why).
 PROMETHEUS_VERSION = "v3.13.1"
 ALERTMANAGER_VERSION = "v0.33.1"
-#: The Grafana kube-prometheus-stack 88.5.3 ships: its ``grafana`` dependency is the grafana-community chart
-#: 12.11.1, whose appVersion is 13.2.0 (the course generates dashboards for it; Grafana never runs in the sandbox).
+#: The Grafana kube-prometheus-stack 88.5.3 would ship (its ``grafana`` dependency, the grafana-community chart
+#: 12.11.1, appVersion 13.2.0). Grafana is AGPL-3.0: the course never installs or runs it (every kube-prometheus-stack
+#: install sets ``grafana.enabled: false``, see :data:`KUBE_PROMETHEUS_STACK_VALUES`); the dashboards it writes are
+#: JSON files in the schema this Grafana loads, for a team that already runs one.
 GRAFANA_VERSION = "13.2.0"
+#: Values every kube-prometheus-stack install of the course carries: the chart's Grafana (AGPL-3.0) stays off.
+KUBE_PROMETHEUS_STACK_VALUES: dict[str, dict[str, bool]] = {"grafana": {"enabled": False}}
+
+#: VictoriaLogs (Apache-2.0), the course's log store on a cluster too: the same program and the same LogsQL the
+#: sandbox runs (``data/tools/pins.env`` builds v1.52.1 for it; the chart ships v1.52.0). Grafana Loki is AGPL-3.0,
+#: so the course does not install or query it. Chart 0.13.9 (its Chart.yaml: appVersion v1.52.0).
+VICTORIA_LOGS_CHART = HelmChart(
+    "vlogs",
+    "monitoring",
+    "vm",
+    "https://victoriametrics.github.io/helm-charts/",
+    "victoria-logs-single",
+    "0.13.9",
+    "v1.52.0",
+)
+#: The server's Service that chart creates for the release ``vlogs`` (``<release>-victoria-logs-single-server``).
+VICTORIA_LOGS_SERVICE = "vlogs-victoria-logs-single-server"
+#: The collector (vlagent as a DaemonSet: tails every container's log and ships it to VictoriaLogs), the role
+#: Promtail and Grafana Alloy play for Loki. Chart 0.3.7 (its Chart.yaml: appVersion v1.52.0, vlagent).
+VICTORIA_LOGS_COLLECTOR_CHART = HelmChart(
+    "vlogs-collector",
+    "monitoring",
+    "vm",
+    "https://victoriametrics.github.io/helm-charts/",
+    "victoria-logs-collector",
+    "0.3.7",
+    "v1.52.0",
+    (("remoteWrite[0].url", f"http://{VICTORIA_LOGS_SERVICE}.monitoring.svc:9428"),),
+)
 
 #: Traefik Helm chart (https://traefik.github.io/charts; 41.3.0 ships Traefik Proxy v3.7.11).
 TRAEFIK_CHART_VERSION = "41.3.0"
@@ -294,6 +325,7 @@ __all__ = [
     "FALCO_CHART",
     "ISTIO_CHART_REPO",
     "ISTIO_VERSION",
+    "KUBE_PROMETHEUS_STACK_VALUES",
     "KUBE_PROMETHEUS_STACK_VERSION",
     "KYVERNO_CHART",
     "PROMETHEUS_COMMUNITY_REPO",
@@ -304,6 +336,9 @@ __all__ = [
     "TRAEFIK_CHART_REPO",
     "TRAEFIK_CHART_VERSION",
     "TRAEFIK_VERSION",
+    "VICTORIA_LOGS_CHART",
+    "VICTORIA_LOGS_COLLECTOR_CHART",
+    "VICTORIA_LOGS_SERVICE",
     "HelmChart",
     "minor_constraint",
 ]

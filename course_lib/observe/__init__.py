@@ -1,4 +1,4 @@
-"""Observability clients: Prometheus, Alertmanager, Loki and VictoriaLogs answers as tidy pandas DataFrames.
+"""Observability clients: Prometheus, Alertmanager and VictoriaLogs answers as tidy pandas DataFrames.
 
 Example:
     >>> from course_lib import observe
@@ -34,8 +34,7 @@ from ._dashboards import (
 from ._datadog import DatadogMonitor, api_payloads, parse_hcl, seed_monitors, terraform_hcl
 from ._exercise import ERROR_RATIO_REFERENCE, CheckResult, check_error_ratio
 from ._frames import matrix_frame, streams_frame, vector_frame
-from ._install import KUBE_PROMETHEUS_STACK_VERSION, HelmInstall, kube_prometheus_stack_install
-from ._loki import LOGQL_EXAMPLES, Loki
+from ._install import KUBE_PROMETHEUS_STACK_VERSION, HelmInstall, kube_prometheus_stack_install, victorialogs_install
 from ._prometheus import Alertmanager, BuildInfo, Prometheus, latency_quantiles
 from ._time import parse_duration, parse_step, parse_time
 from ._victorialogs import LOGQL_TO_LOGSQL, VictoriaLogs, entries_frame, hits_frame
@@ -45,7 +44,6 @@ __all__ = [
     "CHECKOUT_PANELS",
     "ERROR_RATIO_REFERENCE",
     "KUBE_PROMETHEUS_STACK_VERSION",
-    "LOGQL_EXAMPLES",
     "LOGQL_TO_LOGSQL",
     "Alertmanager",
     "AlertWait",
@@ -54,7 +52,6 @@ __all__ = [
     "DatadogMonitor",
     "HelmInstall",
     "PanelSpec",
-    "Loki",
     "Prometheus",
     "VictoriaLogs",
     "alertmanager_frame",
@@ -69,6 +66,7 @@ __all__ = [
     "entries_frame",
     "hits_frame",
     "kube_prometheus_stack_install",
+    "victorialogs_install",
     "latency_quantiles",
     "matrix_frame",
     "notifications_frame",

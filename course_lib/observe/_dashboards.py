@@ -33,7 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from grafana_foundation_sdk.builders.dashboard import Dashboard as DashboardBuilder
     from grafana_foundation_sdk.models.dashboard import Dashboard as DashboardModel
 
-    from ._loki import Loki
     from ._prometheus import Prometheus
     from ._victorialogs import VictoriaLogs
 
@@ -354,14 +353,13 @@ def panel_figures(
     dashboard: Any,
     *,
     prom: Prometheus | None,
-    loki: Loki | None = None,
     logs: VictoriaLogs | None = None,
     start: str = "-15m",
     step: str = "15s",
 ) -> list[go.Figure]:
-    """The dashboard's panels drawn with plotly: each query run live against ``prom`` (PromQL), ``loki`` (LogQL)
-    or, on the sandbox, ``logs`` (VictoriaLogs, with the LogsQL twin of the panel's LogQL from
-    :data:`LOGQL_TO_LOGSQL`, counted per minute).
+    """The dashboard's panels drawn with plotly: each query run live against ``prom`` (PromQL) or ``logs``
+    (VictoriaLogs, with the LogsQL twin of the panel's LogQL from :data:`LOGQL_TO_LOGSQL`, counted per minute; the
+    course does not run or query Loki, which is AGPL-3.0).
 
     A panel whose data source is not given (or whose LogQL has no known twin) is skipped. Log panels are drawn as
     stacked bars by level.
@@ -374,11 +372,9 @@ def panel_figures(
     for title, kind, expr in panel_queries(dashboard):
         if kind == "prometheus" and prom is not None:
             figures.append(plots.lines(prom.query_range(expr, start=start, step=step), title=title, y_title=expr[:60]))
-        elif kind == "loki" and loki is not None:
-            figures.append(plots.log_volume(loki.query_range(expr, start=start, step=step), title=title))
         elif kind == "loki" and logs is not None and expr in twins:
             frame = logs.stats_range(twins[expr], start=start, step="1m")
-            figures.append(plots.log_volume(frame, title=f"{title} (LogsQL on the sandbox)"))
+            figures.append(plots.log_volume(frame, title=f"{title} (its LogsQL twin on VictoriaLogs)"))
     return figures
 
 

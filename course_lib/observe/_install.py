@@ -8,12 +8,19 @@ Used in: notebook 03.
 
 from __future__ import annotations
 
+import copy
 import shlex
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import validate_name
-from ..pins import KUBE_PROMETHEUS_STACK_VERSION
+from ..pins import (
+    KUBE_PROMETHEUS_STACK_VALUES,
+    KUBE_PROMETHEUS_STACK_VERSION,
+    VICTORIA_LOGS_CHART,
+    VICTORIA_LOGS_COLLECTOR_CHART,
+    VICTORIA_LOGS_SERVICE,
+)
 from ..pins import PROMETHEUS_COMMUNITY_REPO as CHART_REPO
 
 
@@ -75,7 +82,8 @@ def kube_prometheus_stack_install(
                 "ruleSelectorNilUsesHelmValues": True,
             }
         },
-        "grafana": {"enabled": True},
+        # the chart's Grafana is AGPL-3.0: the course never installs it (course_lib.pins.GRAFANA_VERSION)
+        **copy.deepcopy(KUBE_PROMETHEUS_STACK_VALUES),
     }
     if webhook_url:
         from ..manifests._observability import alertmanager_values
@@ -90,3 +98,40 @@ def kube_prometheus_stack_install(
         f"--version {q(version)} --values {q(values_file)} --wait --timeout 10m",
     )
     return HelmInstall(release, namespace, chart, version, values, commands)
+
+
+def victorialogs_install(*, namespace: str = "monitoring") -> HelmInstall:
+    """Render the ``helm upgrade --install`` commands for the log store on a cluster: VictoriaLogs (the program the
+    sandbox runs, Apache-2.0) and its collector, a DaemonSet that ships every container's log lines to it.
+
+    Example:
+        >>> install = victorialogs_install()
+        >>> install.chart, install.version
+        ('vm/victoria-logs-single', '0.13.9')
+        >>> print(install.commands[-1])  # doctest: +ELLIPSIS
+        kubectl -n monitoring port-forward svc/vlogs-victoria-logs-single-server 9428:9428 ...
+
+    Used in: notebook 03.
+    """
+    validate_name(namespace, what="namespace")
+    server, collector = VICTORIA_LOGS_CHART, VICTORIA_LOGS_COLLECTOR_CHART
+    q = shlex.quote
+    url = f"http://{VICTORIA_LOGS_SERVICE}.{namespace}.svc:9428"
+    commands = (
+        f"helm repo add {server.repo_name} {server.repo_url}",
+        f"helm repo update {server.repo_name}",
+        f"helm upgrade --install {server.release} {server.repo_name}/{server.chart} --namespace {q(namespace)} "
+        f"--create-namespace --version {server.version} --wait",
+        f"helm upgrade --install {collector.release} {collector.repo_name}/{collector.chart} --namespace "
+        f"{q(namespace)} --version {collector.version} --set 'remoteWrite[0].url={url}' --wait",
+        f"kubectl -n {q(namespace)} port-forward svc/{VICTORIA_LOGS_SERVICE} 9428:9428   # then logs_url = "
+        '"http://127.0.0.1:9428"',
+    )
+    return HelmInstall(
+        server.release,
+        namespace,
+        f"{server.repo_name}/{server.chart}",
+        server.version,
+        {"remoteWrite": [{"url": url}]},
+        commands,
+    )

@@ -1,13 +1,15 @@
 """A client for VictoriaLogs' LogsQL HTTP API (``/select/logsql/...``) whose answers are DataFrames.
 
-VictoriaLogs is the sandbox's log store: it accepts Loki's push protocol (so a log agent configured for Loki can
-ship to it), keeps Loki's labels as *stream fields*, and answers **LogsQL**, not LogQL. The frames match the
-:class:`~course_lib.observe.Loki` client's, so ``plots.log_volume`` and friends work with either:
+VictoriaLogs (Apache-2.0) is the course's log store, on the sandbox and on a cluster (``victorialogs_install``):
+it accepts Loki's push protocol (so a log agent configured for Loki can ship to it), keeps Loki's labels as
+*stream fields*, and answers **LogsQL**, not LogQL. Grafana Loki itself is AGPL-3.0: the course neither runs nor
+queries it, and teaches LogQL only side by side with its LogsQL twin (:data:`LOGQL_TO_LOGSQL`). The frames have the
+shapes of the Prometheus client's, so ``plots.log_volume`` and friends draw them:
 
 - :meth:`VictoriaLogs.query` (``/select/logsql/query``, JSON lines) → ``timestamp`` (UTC), one column per stream
-  field, ``line`` — like ``Loki.query_range`` on a log query;
+  field, ``line``;
 - :meth:`VictoriaLogs.stats_range` (``/select/logsql/stats_query_range``, Prometheus ``matrix`` form) →
-  ``timestamp``, labels, ``value`` — like ``Loki.query_range`` on a metric query;
+  ``timestamp``, labels, ``value`` (what a range query gives);
 - :meth:`VictoriaLogs.hits` (``/select/logsql/hits``) → ``timestamp``, the grouping fields, ``value``.
 
 Used in: notebook 03.
@@ -27,7 +29,8 @@ from ._time import StepLike, TimeLike, parse_range, parse_step, to_unix
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-#: Part 3's log questions, each as LogQL (what a cluster's Loki answers) and its LogsQL twin (the sandbox).
+#: Part 3's log questions, each as LogQL (what many clusters' Loki answers; the course does not run Loki) and its
+#: LogsQL twin (what the course's VictoriaLogs answers, on the sandbox and on a cluster).
 LOGQL_TO_LOGSQL: tuple[tuple[str, str, str], ...] = (
     ('{namespace="shop"}', '{namespace="shop"}', "every log line of the shop namespace (a stream selector)"),
     (

@@ -155,11 +155,15 @@ def test_panel_figures_run_each_query_against_its_datasource() -> None:
             ts = pd.date_range("2026-01-01", periods=3, freq="15s", tz="UTC")
             return pd.DataFrame({"timestamp": ts, self.column: "x", "value": [1.0, 2.0, 3.0]})
 
+        stats_range = query_range  # VictoriaLogs' LogsQL counterpart of a range query
+
     figures = observe.panel_figures(
-        observe.checkout_dashboard(), prom=Fake("prom", "status"), loki=Fake("loki", "level")
+        observe.checkout_dashboard(), prom=Fake("prom", "status"), logs=Fake("logs", "level")
     )  # type: ignore[arg-type]
-    assert [f.layout.title.text for f in figures] == [t for t, _, _ in EXPECTED]
-    assert asked == [("prom" if ds == "prometheus" else "loki", q) for _, ds, q in EXPECTED]
+    titles = [f.layout.title.text for f in figures]
+    assert titles == [t if ds == "prometheus" else f"{t} (its LogsQL twin on VictoriaLogs)" for t, ds, _ in EXPECTED]
+    twins = {logql: logsql for logql, logsql, _ in observe.LOGQL_TO_LOGSQL}
+    assert asked == [("prom", q) if ds == "prometheus" else ("logs", twins[q]) for _, ds, q in EXPECTED]
     assert len(observe.panel_figures(observe.checkout_dashboard(), prom=None)) == 0
 
 
