@@ -809,6 +809,8 @@ def _build_one(src: Path, *, execute_cells: bool) -> Path:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from .export import add_static_images
+
     target = notebooks_dir() / f"{src.stem}.ipynb"
     with tempfile.TemporaryDirectory(prefix="course-nb-") as tmp:
         raw = Path(tmp) / target.name
@@ -829,6 +831,8 @@ def _build_one(src: Path, *, execute_cells: bool) -> Path:
         else:
             shutil.copy(raw, out)
         executed = clean_executed(nbformat.read(out, as_version=4))
+        if execute_cells:  # GitHub and nbviewer run no JavaScript: each plotly output gets a PNG twin
+            add_static_images(executed)
     text = redact(nbformat.writes(executed)) + "\n"
     if any(v in text for v in secret_values()):  # pragma: no cover - redact() guarantees this
         raise RunError("a secret survived redaction", hint="report this as a bug")

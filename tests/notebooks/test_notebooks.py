@@ -58,6 +58,22 @@ def test_notebook_is_executed_complete_and_small(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", BUILT, ids=lambda p: p.stem)
+def test_every_committed_plot_also_shows_without_javascript(path: Path) -> None:
+    """GitHub and nbviewer run no JavaScript: each plotly output carries a PNG twin (``course notebooks build``)."""
+    from course_lib.export import PLOTLY_MIME
+
+    nb = nbformat.read(path, as_version=4)
+    blank = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if PLOTLY_MIME in output.get("data", {}) and "image/png" not in output.get("data", {})
+    ]
+    assert not blank, f"{path.name}: cells {blank} hold a plotly figure without a PNG (run `make notebooks`)"
+
+
+@pytest.mark.parametrize("path", BUILT, ids=lambda p: p.stem)
 def test_parameters_cell_is_tagged_and_holds_no_secret(path: Path) -> None:
     (part,) = [p for p in runner.list_parts(NOTEBOOKS) if p.path == path]
     names = part.parameter_names
