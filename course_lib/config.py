@@ -99,6 +99,16 @@ def using_state_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.environ["COURSE_STATE_DIR"] = old
 
 
+def is_http_url(value: object) -> bool:
+    """Whether ``value`` is a URL the course's HTTP clients can ask: a string starting with http:// or https://.
+
+    Example:
+        >>> is_http_url("http://127.0.0.1:9090"), is_http_url("localhost:9090"), is_http_url(None)
+        (True, False, False)
+    """
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
 def validate_name(value: str, *, what: str = "name", max_len: int = 63) -> str:
     """Check a DNS-1123 label (lowercase letters, digits, '-', at most ``max_len`` characters)."""
     if not value or len(value) > max_len or not _NAME_RE.match(value):
@@ -201,6 +211,7 @@ def settings(**kwargs: object) -> Settings:
 
 
 __all__ = [
+    "is_http_url",
     "COURSE_LABEL",
     "COURSE_LABEL_VALUE",
     "COURSE_TAG",

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .config import is_http_url
 from .errors import ConfigError
 
 
@@ -70,7 +71,7 @@ def _url_or_none(what: str) -> Callable[[Any], None]:
     def check(value: Any) -> None:
         if value is None or value == "":
             return
-        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        if not is_http_url(value):
             raise ConfigError(
                 f"{what} must be an http:// or https:// URL, got {value!r}",
                 hint=f"e.g. {what}=http://127.0.0.1:9090 (a port-forward), or leave it unset",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..config import is_http_url
 from ..errors import ConfigError, QueryError, redact
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,7 +58,7 @@ class HttpClient:
     start_hint = "start it (course_lib.sandbox.up()) or check the URL"
 
     def __init__(self, url: str, *, session: requests.Session | None = None, timeout: float = 10.0) -> None:
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        if not is_http_url(url):
             raise ConfigError(
                 f"no {self.service} URL was given (on a cluster target, set the notebook's `{self.service.lower()}_url`)"
                 if url is None
