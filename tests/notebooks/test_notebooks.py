@@ -73,6 +73,28 @@ def test_every_committed_plot_also_shows_without_javascript(path: Path) -> None:
     assert not blank, f"{path.name}: cells {blank} hold a plotly figure without a PNG (run `make notebooks`)"
 
 
+#: words that make a "DRY RUN" in the prose a condition ("… or DRY RUN when `make tools` has not built it")
+_CONDITIONAL = re.compile(r"\b(when|where|without|unless|if)\b")
+
+
+@pytest.mark.parametrize("path", BUILT, ids=lambda p: p.stem)
+def test_expected_output_says_dry_run_only_where_the_output_does(path: Path) -> None:
+    """An "Expected output" that promises a DRY RUN must match the committed output (the sandbox has a real API
+    server, so a plan in the prose and ``created`` in the output means the prose is stale)."""
+    nb = nbformat.read(path, as_version=4)
+    stale = []
+    for i, cell in enumerate(nb.cells):
+        text = cell.source
+        if cell.cell_type != "markdown" or "Expected output" not in text or "DRY RUN" not in text:
+            continue
+        before = next((c for c in reversed(nb.cells[:i]) if c.cell_type == "code"), None)
+        shown = json.dumps(before.outputs if before else [], ensure_ascii=False)
+        sentence = text[text.index("Expected output") :].split("DRY RUN")[0][-120:]
+        if "DRY RUN" not in shown and not _CONDITIONAL.search(sentence):
+            stale.append(text[:100])
+    assert not stale, f"{path.name}: the prose promises a DRY RUN the output does not show: {stale}"
+
+
 @pytest.mark.parametrize("path", BUILT, ids=lambda p: p.stem)
 def test_parameters_cell_is_tagged_and_holds_no_secret(path: Path) -> None:
     (part,) = [p for p in runner.list_parts(NOTEBOOKS) if p.path == path]
