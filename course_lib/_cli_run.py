@@ -1,4 +1,4 @@
-"""``course list | run | doctor | notebooks``: thin click commands over runner.py and doctor.py."""
+"""``course list | run | doctor | notebooks``: thin click commands over runner/ and doctor.py."""
 
 from __future__ import annotations
 

@@ -225,7 +225,7 @@ def hint_ladder(name: str, own_hint: str, tries: int) -> str:
 def _learners_csv(answer: str) -> CheckResult:
     """Part 0: a learners CSV for a classroom batch (at least three unique, valid learner names)."""
     from .config import validate_name
-    from .runner import _SECRET_PARAM
+    from .runner._plan import _SECRET_PARAM
 
     name = "00-learners-csv"
     if not isinstance(answer, str) or not answer.strip():

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from course_lib import runner
+from course_lib.runner import _plan
 from tests.conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"
@@ -100,7 +101,7 @@ def test_parameters_cell_is_tagged_and_holds_no_secret(path: Path) -> None:
     (part,) = [p for p in runner.list_parts(NOTEBOOKS) if p.path == path]
     names = part.parameter_names
     assert "target" in names, f"{path.name}: the parameters cell must define `target`"
-    assert not [n for n in names if runner._SECRET_PARAM.search(n)]
+    assert not [n for n in names if _plan._SECRET_PARAM.search(n)]
 
 
 def test_no_committed_token_shaped_strings() -> None:

@@ -14,6 +14,7 @@ from course_lib.cli import cli
 from course_lib.config import Settings
 from course_lib.errors import ConfigError
 from course_lib.provision import snapshot_options
+from course_lib.runner import _plan
 from tests.conftest import make_notebook
 
 PLOT = (
@@ -133,7 +134,7 @@ def test_doks_costs_use_each_learners_matrix_parameters(nbdir: Path, tmp_path: P
         runner.JobResult(j.part.path.name, j.part.number, j.learner, j.parameters, "ok", 3600.0, str(j.output))
         for j in jobs
     ]
-    summary = runner.instructor_summary(results, target="doks", learner_params=runner._learner_params(jobs))
+    summary = runner.instructor_summary(results, target="doks", learner_params=_plan._learner_params(jobs))
     ada, bob = (row["cost"] for row in summary["learners"])
     node = snapshot_options().size("s-2vcpu-4gb").price_hourly
     assert bob["hourly"] - ada["hourly"] == pytest.approx(node, abs=1e-4)  # bob's matrix row asked for one more node

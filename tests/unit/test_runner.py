@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from course_lib import runner
 from course_lib.cli import cli
 from course_lib.errors import ConfigError
+from course_lib.runner import _discover, _run
 from tests.conftest import make_notebook
 
 
@@ -210,7 +211,7 @@ def test_parallel_run_starts_the_sandbox_stopper_after_the_others(tmp_path: Path
     assert began["slow_b"] < end["slow_a"]  # the others did run in parallel
 
     _, _, kept = runner.plan_jobs(parts="2", params={"stop_sandbox": False}, notebooks=d, out=tmp_path / "r2")
-    assert not runner._stops_sandbox(kept[0])
+    assert not _run._stops_sandbox(kept[0])
 
 
 def test_kernels_listen_on_unix_sockets_not_tcp(tmp_path: Path) -> None:
@@ -261,9 +262,11 @@ def test_notebooks_are_found_beside_the_package_in_the_current_folder_or_named(
     nbdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("COURSE_NOTEBOOKS", raising=False)
-    assert runner.notebooks_dir() == Path(runner.__file__).resolve().parents[1] / "notebooks"  # the checkout
+    assert runner.notebooks_dir() == Path(_discover.__file__).resolve().parents[2] / "notebooks"  # the checkout
     # an installed wheel: no notebooks/ beside the package
-    monkeypatch.setattr(runner, "__file__", str(tmp_path / "site-packages" / "course_lib" / "runner.py"))
+    monkeypatch.setattr(
+        _discover, "__file__", str(tmp_path / "site-packages" / "course_lib" / "runner" / "_discover.py")
+    )
     monkeypatch.chdir(tmp_path)
     assert runner.notebooks_dir() == nbdir  # ./notebooks
     monkeypatch.chdir(nbdir)
