@@ -42,7 +42,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.label = "(start)"
         self.peaks: dict[str, Peak] = {}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def sample(self) -> None:
         procs = sandbox_processes()
@@ -59,14 +59,14 @@ class Sampler(threading.Thread):
             peak.total, peak.mix = total, mix
 
     def run(self) -> None:
-        while not self._stop.wait(INTERVAL):
+        while not self._halt.wait(INTERVAL):
             try:
                 self.sample()
             except Exception as exc:  # noqa: BLE001 - a benchmark keeps sampling; say what went wrong
                 print(f"sampler: {exc!r}")
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
 
@@ -105,6 +105,9 @@ def main() -> None:
                 status = ",".join(r.status for r in report.results) or "none"
                 statuses[name] = f"{status} {time.perf_counter() - started:.0f} s"
                 print(f"ran {name}: {statuses[name]}", flush=True)
+                for r in report.results:
+                    if r.status != "ok":
+                        print(f"  cell {r.failing_cell}: {(r.error or '')[-600:]}", flush=True)
     finally:
         sampler.label = "(sandbox down)"
         stopped = sandbox.down()
