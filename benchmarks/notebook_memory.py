@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -83,6 +85,7 @@ def main() -> None:
     ap.add_argument("--placeholders", action="store_true", help="run the learners' placeholders, not the solutions")
     args = ap.parse_args()
     os.environ["COURSE_STATE_DIR"] = tempfile.mkdtemp(prefix="course-bench-nbmem-")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout`/kill: still stop the sandbox (finally)
     from course_lib import sandbox
     from course_lib.runner import run_parts
 
