@@ -12,31 +12,13 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections import defaultdict
 
-
-def _sandbox_rss() -> dict[str, float]:
-    """MiB of resident memory per program name, over every process of this sandbox: those carrying its marker, and
-    the control plane's (kwokctl starts them from the state folder, without the marker)."""
-    import psutil
-
-    state = os.environ["COURSE_STATE_DIR"]
-    totals: dict[str, float] = defaultdict(float)
-    for p in psutil.process_iter(["name", "environ", "cmdline", "memory_info"]):
-        try:
-            env = p.info["environ"] or {}
-            ours = env.get("COURSE_SANDBOX_STATE", "").startswith(state) or state in " ".join(p.info["cmdline"] or ())
-            if not ours or p.pid == os.getpid():
-                continue
-            totals[p.info["name"]] += p.info["memory_info"].rss / 2**20
-        except (psutil.NoSuchProcess, psutil.AccessDenied, TypeError):
-            continue
-    return dict(totals)
+from _memory import sandbox_rss
 
 
 def _report(step: str) -> float:
     time.sleep(3)  # let the processes settle after start-up
-    rss = _sandbox_rss()
+    rss = sandbox_rss()
     total = sum(rss.values())
     top = ", ".join(f"{name} {mib:.0f}" for name, mib in sorted(rss.items(), key=lambda kv: -kv[1])[:8])
     print(f"{step:<40} total {total:7.1f} MiB   ({top})")
