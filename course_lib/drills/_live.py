@@ -1,0 +1,66 @@
+"""Small live-state helpers the drills share: poll until something holds, delete a namespace and wait until it is
+gone (its namespace controller runs in kube-controller-manager), the live ``metadata.generation`` of objects.
+
+A drill waits for its own symptom before it hands over (a learner must see the ``FailedCreate``, not race it), so
+a controller that does not run makes the drill fail loudly instead of showing a symptom that is not there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import ClusterError, CourseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..cluster import Cluster
+
+T = TypeVar("T")
+
+
+def poll(read: Callable[[], T | None], *, timeout: float, what: str, hint: str, interval: float = 0.5) -> T:
+    """Call ``read`` until it returns something truthy (that value is returned) or ``timeout`` seconds pass.
+
+    Raises:
+        ClusterError: it did not happen in time; the message says what was awaited, ``hint`` what to check.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise ClusterError(f"{what} did not happen within {timeout:g}s", hint=hint, timeout=timeout)
+        time.sleep(interval)
+
+
+def get_or_none(cluster: Cluster, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+    """The live object, or ``None`` when there is none."""
+    try:
+        return cluster.get(kind, name, namespace=namespace)
+    except CourseError:
+        return None
+
+
+def delete_namespace(cluster: Cluster, name: str, *, timeout: float = 90.0) -> None:
+    """Delete a namespace (if it exists) and wait until the API server no longer has it."""
+    if get_or_none(cluster, "Namespace", name) is None:
+        return
+    cluster.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    poll(
+        lambda: get_or_none(cluster, "Namespace", name) is None,
+        timeout=timeout,
+        what=f"deleting namespace {name}",
+        hint="the namespace controller runs in kube-controller-manager: is it running? (`course sandbox status`)",
+    )
+
+
+def generations(cluster: Cluster, refs: Sequence[tuple[str, str, str | None]]) -> dict[str, Any]:
+    """``metadata.generation`` (spec changes only; status updates by controllers leave it) and labels of objects."""
+    found: dict[str, Any] = {}
+    for kind, name, namespace in refs:
+        live = get_or_none(cluster, kind, name, namespace)
+        meta = (live or {}).get("metadata") or {}
+        found[f"{kind}/{namespace}/{name}"] = (meta.get("generation"), meta.get("labels") or {}) if live else None
+    return found
