@@ -1049,6 +1049,8 @@ _API_VERSIONS: dict[str, str] = {
     "NetworkPolicy": "networking.k8s.io/v1",
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "PodDisruptionBudget": "policy/v1",
+    "EndpointSlice": "discovery.k8s.io/v1",
+    "IngressRoute": "traefik.io/v1alpha1",  # Traefik's CRD (the drills of part 4 read it back)
 }
 
 
