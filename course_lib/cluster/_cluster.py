@@ -1050,7 +1050,8 @@ _API_VERSIONS: dict[str, str] = {
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "PodDisruptionBudget": "policy/v1",
     "EndpointSlice": "discovery.k8s.io/v1",
-    "IngressRoute": "traefik.io/v1alpha1",  # Traefik's CRD (the drills of part 4 read it back)
+    "IngressRoute": "traefik.io/v1alpha1",  # custom kinds the drills read back (parts 4 and 9)
+    "ApplicationSet": "argoproj.io/v1alpha1",
 }
 
 

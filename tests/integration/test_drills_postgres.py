@@ -55,7 +55,7 @@ def test_break_check_fix_with_sql_check_and_clean(session: Any) -> None:
     assert lag[replica] > 0, lag
     first = run.check()
     assert not first.passed and not first.attempted and "paused" in first.message, first
-    assert "bytes behind" in first.message
+    assert "falls behind" in first.message
 
     # the solution's code, run as the solved notebook runs it (local_db in scope)
     code = solutions.load(8)["08-wal-replay-paused"].code

@@ -1,6 +1,6 @@
-"""The drills of parts 04 (a route Traefik will not build) and 08 (WAL replay paused on a replica), offline: what
-they would create, and that a target that cannot run them gets nothing created and a reason. They are run for real
-in tests/integration/test_drills_traffic.py and test_drills_postgres.py."""
+"""The drills of parts 04 (a route Traefik will not build), 08 (WAL replay paused on a replica) and 09 (a cluster
+label that drifted), offline: what they would create, and that a target that cannot run them gets nothing created
+and a reason. They run for real in tests/integration/test_drills_traffic.py, _postgres.py and _regions.py."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from course_lib.drills import _traffic as traffic_drill
 class FakeCapabilities:
     live_api: bool = True
     local_stack: bool = True
+    disposable: bool = True
     controllers: frozenset[str] = frozenset({"traefik"})
 
     def runs(self, name: str) -> bool:
@@ -85,3 +86,28 @@ def test_each_fix_uses_the_tool_of_the_job() -> None:
     assert "kubectl -n drill-04 patch ingressroute shop" in route and "/spec/routes/0/services/0/port" in route
     replay = solutions.load(8)["08-wal-replay-paused"].code
     assert "pg_wal_replay_resume()" in replay and "pg_wal_replay_pause()" not in replay
+
+
+def test_the_drifted_fleet_leaves_fra1_out_and_the_relabelled_one_picks_both_production_clusters() -> None:
+    from course_lib import regions as rg
+    from course_lib.drills import _regions
+
+    session = FakeSession()
+    objects = _regions.ClusterLabelDrift(session).objects()  # type: ignore[arg-type]
+    secrets = [o for o in objects if o["kind"] == "Secret"]
+    appset = next(o for o in objects if o["kind"] == "ApplicationSet")
+    assert all(s["stringData"]["server"].startswith("https://127.0.0.1:") for s in secrets)  # nothing leaves
+    assert {o["metadata"].get("namespace") for o in objects[1:]} == {"drill-09"}  # no Argo CD looks there
+    selector = appset["spec"]["generators"][0]["clusters"]["selector"]
+    assert rg.match_clusters(selector, secrets) == ["prod-nyc1"]
+    drifted = next(s for s in secrets if s["metadata"]["name"] == _regions.DRIFTED)
+    drifted["metadata"]["labels"]["env"] = "production"
+    assert tuple(rg.match_clusters(selector, secrets)) == _regions.WANTED
+    assert manifests.validate(objects).ok
+
+
+def test_the_label_drift_drill_runs_on_the_course_control_plane_only() -> None:
+    session = FakeSession()
+    session.capabilities.disposable = False
+    run = drills.start("09-cluster-label-drift", session)  # type: ignore[arg-type]
+    assert "own control plane" in run.unavailable and not session.cluster._applied
