@@ -1049,6 +1049,9 @@ _API_VERSIONS: dict[str, str] = {
     "NetworkPolicy": "networking.k8s.io/v1",
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "PodDisruptionBudget": "policy/v1",
+    "EndpointSlice": "discovery.k8s.io/v1",
+    "IngressRoute": "traefik.io/v1alpha1",  # custom kinds the drills read back (parts 4 and 9)
+    "ApplicationSet": "argoproj.io/v1alpha1",
 }
 
 
