@@ -9,12 +9,13 @@ BINARIES=(prometheus promtool prometheus-alertmanager amtool prometheus-node-exp
 # PostgreSQL's server programs are not on PATH (Debian keeps them per major version); Part 8's sandbox service runs
 # them directly as child processes. The system cluster the package may create is never started or touched.
 PG_SERVER=/usr/lib/postgresql/15/bin/postgres
-# Only for the test suite (tests/integration/test_browser.py renders the HTML exports in headless Chromium); not
-# on Binder, and never fatal when it cannot be installed. Debian names: `chromium` (the browser, /usr/bin/chromium)
-# and `chromium-driver` (chromedriver; not needed, the test uses `chromium --headless --dump-dom`).
-# COURSE_SKIP_BROWSER=1 leaves it out.
-TEST_PACKAGES=(chromium)
-TEST_BINARIES=(chromium)
+# Only for the test suite (tests/integration/test_browser.py renders the HTML exports in headless Chromium;
+# tests/integration/test_jupyterlab.py drives a real JupyterLab in it through Selenium and chromedriver); not on
+# Binder, and never fatal when it cannot be installed. Debian names: `chromium` (the browser, /usr/bin/chromium)
+# and `chromium-driver` (/usr/bin/chromedriver, the same Chromium build's WebDriver). COURSE_SKIP_BROWSER=1 leaves
+# them out.
+TEST_PACKAGES=(chromium chromium-driver)
+TEST_BINARIES=(chromium chromedriver)
 
 missing=()
 for b in "${BINARIES[@]}"; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
