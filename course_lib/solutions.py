@@ -6,8 +6,8 @@ write``. The solutions live in ``course_lib/data/solutions/NN.yaml`` (one file p
 placeholder line with its solution's code, and ``course run --solutions`` runs notebooks that way.
 
 Example:
-    >>> sorted(load(4))
-    ['04-canary-75-25']
+    >>> sorted(load(4))  # an exercise and a break-and-fix drill's fix
+    ['04-canary-75-25', '04-route-wrong-port']
     >>> load(4)["04-canary-75-25"].variable
     'my_weights'
 """
