@@ -418,6 +418,33 @@ def _cell_node(driver: Any, needle: str) -> Any:
     return node
 
 
+def _move_slider(driver: Any, box: Any, *, presses: int) -> tuple[int, int, str]:
+    """Move the IntSlider in ``box`` right with the keyboard (as a learner can); wait until its plot is redrawn.
+
+    Returns the value before, the value after and the status text (the ``HTML`` widget) after."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    plot_js = "return (arguments[0].querySelector('.js-plotly-plot') || {}).innerHTML || null;"
+    before = _wait("the slider's plot", lambda: driver.execute_script(plot_js, box), 60)
+    readout = box.find_element(By.CSS_SELECTOR, ".widget-readout")
+    initial = int(readout.text)
+    handle = box.find_element(By.CSS_SELECTOR, ".noUi-handle")
+    handle.click()
+    for _ in range(presses):
+        handle.send_keys(Keys.ARROW_RIGHT)
+    _wait("the slider readout to move", lambda: readout.text.strip() != str(initial), 10)
+    moved = int(readout.text)
+    after = _wait(
+        f"the plot to change after the slider moved {initial} → {moved}",
+        lambda: (h := driver.execute_script(plot_js, box)) and h != before and h,
+        90,
+    )
+    assert "<path" in after and 'class="main-svg"' in after, "the new plot has no drawn SVG"
+    status = _wait("the status text", lambda: box.find_element(By.CSS_SELECTOR, ".widget-html").text, 30)
+    return initial, moved, status
+
+
 def _shutdown_kernel(lab: Lab, name: str) -> None:
     """Shut down the kernel of ``name`` through the server's REST API (as File → Close and Shut Down does)."""
     import requests
@@ -465,33 +492,23 @@ def test_notebooks_run_in_jupyterlab_and_their_widgets_answer(lab: Lab, browser:
     _check_clean(driver, state, NB04)
     print(f"jupyterlab: {NB04} Run All Cells: {seconds_04:.1f} s, {len(state['cells'])} code cells")
 
-    cell = _cell_node(driver, "traffic.canary_slider(")
-    box = cell.find_element(By.CSS_SELECTOR, ".widget-vbox")
-    plot_js = "return (arguments[0].querySelector('.js-plotly-plot') || {}).innerHTML || null;"
-    before = _wait("the canary slider's plot", lambda: driver.execute_script(plot_js, box), 30)
-    readout = box.find_element(By.CSS_SELECTOR, ".widget-readout")
-    initial = int(readout.text)
-    status_before = box.find_element(By.CSS_SELECTOR, ".widget-html").text
-    assert f"canary {initial}%" in status_before, status_before
-    handle = box.find_element(By.CSS_SELECTOR, ".noUi-handle")
-    handle.click()
-    for _ in range(4):  # step 5: four presses move 20 points
-        handle.send_keys(Keys.ARROW_RIGHT)
-    _wait("the slider readout to move", lambda: readout.text.strip() != str(initial), 10)
-    moved = int(readout.text)
-    assert moved != initial
-    after = _wait(
-        "the canary plot to change",
-        lambda: (h := driver.execute_script(plot_js, box)) and h != before and h,
-        60,
-    )
-    assert "<path" in after and 'class="main-svg"' in after
-    status = box.find_element(By.CSS_SELECTOR, ".widget-html").text
+    # the simulated canary: each position rebuilds, validates and simulates the weights
+    box = _cell_node(driver, "traffic.canary_slider(").find_element(By.CSS_SELECTOR, ".widget-vbox")
+    initial, moved, status = _move_slider(driver, box, presses=4)
     assert f"canary {moved}%: valid" in status, status
     _shot(driver, "04_slider_moved.png")
-    _check_clean(driver, driver.execute_script(_STATE_JS), f"{NB04} after the slider")
-    _save_and_check(driver, lab, NB04)
     print(f"jupyterlab: canary slider {initial} → {moved}: plot redrawn")
+    # the live canary (when Traefik runs): each position applies the weight and sends real requests through it
+    live = _cell_node(driver, "traffic.live_canary_slider(").find_elements(By.CSS_SELECTOR, ".widget-vbox")
+    if live:
+        initial, moved, status = _move_slider(driver, live[0], presses=8)
+        assert f"real requests at {moved}% canary" in status, status
+        _shot(driver, "04_live_slider_moved.png")
+        print(f"jupyterlab: live canary slider {initial} → {moved}: {status}")
+    else:
+        print("jupyterlab: no live canary slider (the notebook ran without Traefik: `make tools` builds it)")
+    _check_clean(driver, driver.execute_script(_STATE_JS), f"{NB04} after the sliders")
+    _save_and_check(driver, lab, NB04)
     _shutdown_kernel(lab, NB04)
 
     # --- notebook 03: the PromQL explorer ---------------------------------------------------------------------------
