@@ -12,11 +12,10 @@ Argo CD looks, and their servers are loopback addresses where nothing listens.
 from __future__ import annotations
 
 import base64
-import time
 from typing import Any
 
-from ..errors import CourseError
 from . import Drill, Verdict, drill
+from ._live import delete_namespace
 
 NAMESPACE = "drill-09"
 APPSET = "guestbook-global"
@@ -102,16 +101,7 @@ class ClusterLabelDrift(Drill):
         return Verdict(False, f"the ApplicationSet picks {listed}", hint, attempted=not self.untouched())
 
     def clean(self) -> None:
-        from .. import manifests as m
-
         cluster = self.session.cluster
         objects = self.objects()
         cluster.delete(objects[1:])
-        cluster.delete([m.namespace(NAMESPACE)])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # the next start() re-creates the namespace: wait until it is gone
-            try:
-                cluster.get("Namespace", NAMESPACE)
-            except CourseError:
-                break
-            time.sleep(0.2)
+        delete_namespace(cluster, NAMESPACE, timeout=60)  # the next start() re-creates it: wait until it is gone

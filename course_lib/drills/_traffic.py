@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import CourseError
 from . import Drill, Verdict, drill
+from ._live import delete_namespace
 
 NAMESPACE = "drill-04"
 SERVICE = "shop"
@@ -131,20 +131,12 @@ class RouteWrongPort(Drill):
 
     # -- clean ---------------------------------------------------------------------------------------------------
     def clean(self) -> None:
-        from .. import manifests as m
         from .. import sandbox
 
         cluster = self.session.cluster
         port = int(self.state.get("backend_port", 1))
         objects = self.objects(port)
         cluster.delete(objects[1:])  # the route, the slice and the Service; then their namespace
-        cluster.delete([m.namespace(NAMESPACE)])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # the next start() re-creates the namespace: wait until it is gone
-            try:
-                cluster.get("Namespace", NAMESPACE)
-            except CourseError:
-                break
-            time.sleep(0.2)
+        delete_namespace(cluster, NAMESPACE, timeout=60)  # the next start() re-creates it: wait until it is gone
         if self.state.pop("started_traefik", False):
             sandbox.traefik_down()
