@@ -8,6 +8,10 @@
 3. Requests through the rateLimit Middleware (several average/burst settings, flat out and paced): observed 429 share
    against a token bucket's (``burst`` tokens, refilled at ``average``/s) for the same duration. Target: within
    10 % of the requests.
+4. Notebook 04's live canary slider, one position at a time: seconds for the apply until Traefik's API shows the
+   new weights (``set_canary_weight``) and for 200 real requests (``measure_split``); then a move of eight stops in a
+   row through the widget (``widgets.live_canary_slider``): seconds until the last position is measured, against the sum
+   the eight positions would take one after the other, and how many positions were skipped.
 
 Uses a temporary state directory (its own control plane) and stops everything it started.
 Needs `make tools` (the control plane and Traefik). Every request goes to 127.0.0.1.
@@ -19,6 +23,7 @@ import os
 import statistics
 import tempfile
 import time
+from typing import Any
 
 RUNS = 3
 LIMITS = ((20, 10), (50, 20), (100, 50))
@@ -72,9 +77,42 @@ def main() -> None:
                 f"429 share {100 * seen:.1f} %, token-bucket model {100 * model:.1f} %, "
                 f"difference {100 * abs(seen - model):.1f} points (target ≤ 10)"
             )
+        _live_slider(cluster, edge)
     finally:
         cluster.close()
         sandbox.down()
+
+
+def _live_slider(cluster: Any, up: Any) -> None:
+    from course_lib import traffic, widgets
+
+    applied, measured = [], []
+    for percent in (20, 40, 60, 80):
+        t0 = time.perf_counter()
+        traffic.set_canary_weight(cluster, up.api, percent)
+        t1 = time.perf_counter()
+        run = traffic.measure_split(up.web, canary_percent=percent, requests=200)
+        t2 = time.perf_counter()
+        applied.append(t1 - t0)
+        measured.append(t2 - t1)
+        assert run.failed == 0, run
+    per_position = statistics.median(applied) + statistics.median(measured)
+    print(
+        f"live slider, one position: apply → Traefik shows the weight median {statistics.median(applied):.2f} s "
+        f"(max {max(applied):.2f} s), 200 real requests median {statistics.median(measured):.2f} s "
+        f"(max {max(measured):.2f} s)"
+    )
+    edge = traffic.Edge(up, "", "", (), 0.0)
+    box = widgets.live_canary_slider(cluster, edge, initial=10, static=False)
+    t0 = time.perf_counter()
+    for value in range(15, 55, 5):  # eight arrow presses
+        box.slider.value = value
+    box.worker.wait_idle(300)
+    took = time.perf_counter() - t0
+    print(
+        f"live slider, 8 stops in a row: last position measured after {took:.2f} s, {box.worker.skipped} positions "
+        f"skipped (one after the other: about {8 * per_position:.1f} s); status: {box.children[1].value[:80]}"
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ from .sim._netpol import direction, policy_namespace, policy_types, selects
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    import plotly.graph_objects as go
 
 Manifest = dict[str, Any]
 
@@ -247,6 +246,106 @@ def wait_until_rejected(cluster: Any, probe: Mapping[str, Any], *, timeout: floa
         if time.monotonic() - start > timeout:
             raise TimeoutError(f"{probe.get('kind')}/{(probe.get('metadata') or {}).get('name')} still admitted")
         time.sleep(0.25)
+
+
+def kyverno_ready(policy: Mapping[str, Any]) -> bool:
+    """True when a live Kyverno policy's status says Kyverno enforces it (its rules are in Kyverno's webhook
+    configuration): ``status.conditionStatus.ready`` for the ``policies.kyverno.io`` kinds (``ValidatingPolicy`` …),
+    the ``Ready`` condition for ``ClusterPolicy``/``Policy``.
+
+    Example:
+        >>> kyverno_ready({"kind": "ValidatingPolicy", "status": {"conditionStatus": {"ready": True}}})
+        True
+    """
+    status = policy.get("status") or {}
+    if str(policy.get("apiVersion", "")).startswith("kyverno.io/"):
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+    return bool((status.get("conditionStatus") or {}).get("ready"))
+
+
+def wait_kyverno_ready(cluster: Any, policy: Mapping[str, Any], *, timeout: float = 90.0) -> float:
+    """Wait until Kyverno enforces ``policy`` (applied before) and return the seconds waited.
+
+    Kyverno adds a policy's rules to its webhook configuration a moment after the policy is created; until then the
+    API server does not send it the matching requests. The kubectl equivalents:
+    ``kubectl wait --for=jsonpath='{.status.conditionStatus.ready}'=true validatingpolicy/NAME`` and
+    ``kubectl wait --for=condition=Ready clusterpolicy/NAME``.
+
+    Raises:
+        TimeoutError: not ready within ``timeout`` (the last status is in the message).
+
+    Used in: notebook 05.
+    """
+    meta = policy.get("metadata") or {}
+    kind, name = str(policy.get("kind")), str(meta.get("name"))
+    start = time.monotonic()
+    while True:
+        live = cluster.get(kind, name, namespace=meta.get("namespace"), api_version=policy.get("apiVersion"))
+        if kyverno_ready(live):
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"{kind}/{name} is not ready after {timeout:.0f} s: {str(live.get('status'))[:300]}")
+        time.sleep(0.25)
+
+
+#: Where Kyverno's reports controller writes its reports (``-openreportsEnabled=false``, the chart's default).
+POLICY_REPORT_API_VERSION = "wgpolicyk8s.io/v1alpha2"
+POLICY_REPORT_COLUMNS = ["resource", "policy", "rule", "result", "message", "report"]
+
+
+def policy_reports(cluster: Any, namespace: str) -> pd.DataFrame:
+    """The PolicyReports of ``namespace`` as one row per result (``kubectl get policyreports -n NAMESPACE``): the
+    resource it is about, ``policy``, ``rule``, ``result`` (``pass``/``fail``/``warn``/``error``/``skip``),
+    ``message`` and the report's name (Kyverno names it after the resource's UID). Changes nothing.
+
+    Kyverno's reports controller writes them, one per resource, from the ephemeral reports the admission
+    controller leaves for admitted requests (and from its background scan); without it there are none.
+
+    Example:
+        >>> policy_reports(cluster, "kyverno-demo")  # doctest: +SKIP
+
+    Used in: notebook 05.
+    """
+    import pandas as pd
+
+    rows = []
+    for item in cluster.list("PolicyReport", namespace=namespace, api_version=POLICY_REPORT_API_VERSION):
+        scope = item.get("scope") or {}
+        for r in item.get("results") or []:
+            rows.append(
+                {
+                    "resource": f"{scope.get('kind')}/{scope.get('name')}",
+                    "policy": r.get("policy"),
+                    "rule": r.get("rule"),
+                    "result": r.get("result"),
+                    "message": r.get("message"),
+                    "report": item["metadata"]["name"],
+                }
+            )
+    frame = pd.DataFrame(rows, columns=POLICY_REPORT_COLUMNS)
+    return frame.sort_values(["resource", "policy", "rule"], ignore_index=True)
+
+
+def wait_policy_report(
+    cluster: Any, namespace: str, *, policy: str, resource: str | None = None, timeout: float = 60.0
+) -> pd.DataFrame:
+    """Wait until a PolicyReport of ``namespace`` holds a result of ``policy`` (for ``resource``, ``Kind/name``,
+    when given) and return :func:`policy_reports`' rows of that policy.
+
+    Raises:
+        TimeoutError: no such result within ``timeout`` seconds (is Kyverno's reports controller running?).
+
+    Used in: notebook 05.
+    """
+    start = time.monotonic()
+    while True:
+        frame = policy_reports(cluster, namespace)
+        rows = frame[(frame["policy"] == policy) & ((frame["resource"] == resource) if resource else True)]
+        if len(rows):
+            return rows.reset_index(drop=True)
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"no PolicyReport result of {policy} in {namespace} after {timeout:.0f} s")
+        time.sleep(0.5)
 
 
 def try_on_cluster(cluster: Any, objects: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -543,43 +642,6 @@ class Reachability:
         ]
         return pd.DataFrame(rows, columns=["from", "to", "port", "allowed", "why"])
 
-    def figure(self, *, title: str = "Who may open a connection to whom") -> go.Figure:
-        """A small plotly heatmap of the matrix (green allowed, red denied, grey the pod itself)."""
-        import plotly.graph_objects as go
-
-        index = {name: i for i, name in enumerate(self.pods)}
-        z: list[list[float | None]] = [[None] * len(self.pods) for _ in self.pods]
-        text = [["self"] * len(self.pods) for _ in self.pods]
-        for v in self.verdicts:
-            z[index[v.src]][index[v.dst]] = 1.0 if v.allowed else 0.0
-            text[index[v.src]][index[v.dst]] = f"allowed :{v.port}" if v.allowed else "denied"
-        fig = go.Figure(
-            go.Heatmap(
-                z=z,
-                x=list(self.pods),
-                y=list(self.pods),
-                text=text,
-                texttemplate="%{text}",
-                colorscale=[[0, "#f4b6b6"], [1, "#9fd8a4"]],
-                zmin=0,
-                zmax=1,
-                showscale=False,
-                xgap=2,
-                ygap=2,
-            )
-        )
-        fig.update_layout(
-            title=title,
-            height=300,
-            width=520,
-            margin={"l": 110, "r": 20, "t": 50, "b": 40},
-            xaxis_title="to",
-            yaxis_title="from",
-            yaxis_autorange="reversed",
-            template="plotly_white",
-        )
-        return fig
-
     def _repr_html_(self) -> str:
         return self.to_frame().to_html()
 
@@ -840,6 +902,7 @@ __all__ = [
     "kyverno_apply",
     "kyverno_table",
     "kyverno_test",
+    "policy_reports",
     "reachability",
     "restrict_registry_policy",
     "sample_pods",
@@ -847,5 +910,6 @@ __all__ = [
     "selector_matches",
     "try_on_cluster",
     "admission_attempts",
+    "wait_policy_report",
     "wait_until_rejected",
 ]

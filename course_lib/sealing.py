@@ -1,24 +1,28 @@
-"""Sealed Secrets without a cluster: a key pair like the controller's, and the real ``kubeseal`` to seal and unseal.
+"""Sealed Secrets with the real programs: ``kubeseal`` seals, the real controller unseals.
 
 The Sealed Secrets controller keeps an RSA private key in the cluster and publishes a certificate for it;
-``kubeseal`` encrypts a Secret with that certificate, and only the private key decrypts it. On the sandbox there is
-no controller, so :func:`sandbox_key` makes a key pair of the same kind (RSA 4096 with a self-signed certificate)
-once and keeps it in the course's state directory. :func:`seal` runs ``kubeseal --cert`` offline, exactly as a
-teammate does with a certificate saved by ``kubeseal --fetch-cert``; :func:`unseal` runs kubeseal's disaster-recovery
-mode (``--recovery-unseal --recovery-private-key``), which does what the controller does when it creates the Secret.
+``kubeseal`` encrypts a Secret with that certificate, and only the private key decrypts it. On the sandbox the
+controller is upstream's own (:func:`course_lib.sandbox.sealed_secrets_up`, built by ``make tools``): it makes its
+key in ``kube-system``, serves the certificate on a 127.0.0.1 port, and turns every SealedSecret applied to the
+sandbox's API server into a Secret. :func:`seal` runs ``kubeseal --cert`` with that certificate's URL (or a saved
+certificate file, as a teammate does offline); :func:`wait_unsealed` waits for the Secret the controller creates.
+
+**Fallback when the controller is not built** (no ``controller`` in the tools cache): :func:`sandbox_key` makes a
+key pair of the same kind (RSA 4096 with a self-signed certificate) in the course's state directory, and
+:func:`unseal` runs kubeseal's disaster-recovery mode (``--recovery-unseal --recovery-private-key``), which
+decrypts as the controller would. Nothing creates a Secret on that path.
 
 ``kubeseal`` is built from its pinned source by ``make tools``; without it the functions raise
 :class:`~course_lib.errors.ToolMissingError` naming that command.
 
 Example:
     >>> from course_lib import manifests as m, sealing
-    >>> key = sealing.sandbox_key()  # doctest: +SKIP
     >>> secret = m.secret("db-pass", namespace="default", string_data={"password": "change-me"})
-    >>> sealed = sealing.seal(secret, cert=key.cert)  # doctest: +SKIP
+    >>> ctl = session.sealed_secrets()  # doctest: +SKIP
+    >>> sealed = sealing.seal(secret, cert=ctl.cert_url)  # doctest: +SKIP
     >>> sealing.leaks(sealed, secret)  # doctest: +SKIP
     []
-    >>> sealing.values(sealing.unseal(sealed, key=key.key))  # doctest: +SKIP
-    {'password': 'change-me'}
+    >>> cluster.apply(sealed); sealing.wait_unsealed(cluster, "db-pass", namespace="default")  # doctest: +SKIP
 
 Used in: notebook 02.
 """
@@ -31,7 +35,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -163,9 +167,10 @@ def load_key(directory: str | os.PathLike[str]) -> SealingKey:
 def sandbox_key(*, directory: str | os.PathLike[str] | None = None) -> SealingKey:
     """The sandbox's key pair, made once and reused (``<state dir>/sealed-secrets/sandbox``).
 
-    It plays the part of the controller's key: notebooks seal with its certificate and unseal with its key.
+    The fallback when the Sealed Secrets controller is not built: it plays the part of the controller's key
+    (notebook 02 then seals with its certificate and unseals with :func:`unseal`).
 
-    Used in: notebook 02.
+    Used in: notebook 02 (fallback only).
     """
     folder = Path(directory) if directory is not None else state_dir() / "sealed-secrets" / "sandbox"
     if (folder / "tls.crt").is_file() and (folder / "tls.key").is_file():
@@ -204,33 +209,62 @@ def _offline_env(workdir: Path) -> dict[str, str]:
     return {"KUBECONFIG": str(empty)}
 
 
+def _is_url(cert: str | os.PathLike[str]) -> bool:
+    return isinstance(cert, str) and "://" in cert
+
+
+def _loopback_url(url: str) -> str:
+    from .sandbox._traefik import is_loopback_url
+
+    if not url.startswith(("http://", "https://")) or not is_loopback_url(url):
+        raise ConfigError(
+            f"the certificate URL {url!r} is not an http(s) URL on 127.0.0.1",
+            hint="use the sandbox controller's URL (session.sealed_secrets().cert_url) or a saved certificate file",
+        )
+    return url
+
+
+def _check_cert(cert: str | os.PathLike[str]) -> str:
+    """The ``--cert`` argument for kubeseal: an existing file, or an http(s) URL on this machine's loopback."""
+    if _is_url(cert):
+        return _loopback_url(str(cert))
+    cert_path = Path(cert)
+    if not cert_path.is_file():
+        raise ConfigError(
+            f"certificate {cert_path} does not exist",
+            hint="use session.sealed_secrets().cert_url (or, without the controller, sealing.sandbox_key().cert)",
+        )
+    return str(cert_path)
+
+
 def seal(secret: Mapping[str, Any], *, cert: str | os.PathLike[str], scope: Scope = "strict") -> Manifest:
-    """Seal a Secret with the real ``kubeseal --cert`` (no cluster involved).
+    """Seal a Secret with the real ``kubeseal --cert`` (kubeseal talks to no API server).
 
     Args:
         secret: a Secret manifest with ``data`` or ``stringData``, a name and (unless cluster-wide) a namespace.
-        cert: the PEM certificate to seal with (:attr:`SealingKey.cert`, or ``kubeseal --fetch-cert`` output).
+        cert: the certificate to seal with: the sandbox controller's ``http://127.0.0.1:PORT/v1/cert.pem``
+            (:attr:`~course_lib.sandbox.SealedSecretsController.cert_url`; only loopback URLs are accepted), or a PEM
+            file (``kubeseal --fetch-cert`` output, or :attr:`SealingKey.cert` on the fallback path).
         scope: ``strict`` (bound to name and namespace, the default), ``namespace-wide`` or ``cluster-wide``.
 
     Returns:
         The SealedSecret as a dict, as kubeseal wrote it.
 
     Raises:
-        ConfigError: the input is not a sealable Secret, or the certificate file is missing (before kubeseal runs).
+        ConfigError: the input is not a sealable Secret, the certificate file is missing or the URL is not on
+            127.0.0.1 (all before kubeseal runs).
         ToolMissingError: kubeseal is not built (run ``make tools``).
         ToolError: kubeseal failed; its message is included.
 
     Used in: notebook 02.
     """
     _check_secret(secret, scope)
-    cert_path = Path(cert)
-    if not cert_path.is_file():
-        raise ConfigError(f"certificate {cert_path} does not exist", hint="use sealing.sandbox_key().cert")
+    cert_arg = _check_cert(cert)
     from .tools import run
 
     out = run(
         "kubeseal",
-        ["--cert", str(cert_path), "--scope", scope, "--format", "json"],
+        ["--cert", cert_arg, "--scope", scope, "--format", "json"],
         input=json.dumps(secret),
         env=_offline_env(_workdir()),
         what="kubeseal --cert (seal)",
@@ -270,6 +304,98 @@ def unseal(sealed: Mapping[str, Any], *, key: str | os.PathLike[str]) -> Manifes
     )
     result: Manifest = json.loads(out.stdout)
     return result
+
+
+def fetch_cert(url: str) -> str:
+    """The PEM certificate a controller serves at ``url`` (``http://127.0.0.1:PORT/v1/cert.pem``; loopback only).
+
+    It is public: safe to save and commit (``kubeseal --cert FILE`` seals offline with it).
+
+    Raises:
+        ConfigError: ``url`` is not an http(s) URL on 127.0.0.1, or what it serves is not a PEM certificate.
+
+    Used in: notebook 02.
+    """
+    import urllib.request
+
+    _loopback_url(url)
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=10) as resp:
+        pem = resp.read().decode()
+    if "BEGIN CERTIFICATE" not in pem:
+        raise ConfigError(f"{url} did not serve a PEM certificate", hint="is it the controller's /v1/cert.pem?")
+    return pem
+
+
+def cert_fingerprint(pem: str) -> str:
+    """The first 16 hex digits of the SHA-256 of a PEM certificate's DER bytes (as :attr:`SealingKey.fingerprint`).
+
+    Used in: notebook 02 (the certificate kubeseal sealed with is the controller's key Secret's).
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+    return hashlib.sha256(der).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Unsealed:
+    """The Secret the controller created from a SealedSecret.
+
+    Attributes:
+        name, namespace: the Secret's (the SealedSecret's, for the default strict scope).
+        keys: its data keys (values are not kept here: compare them with :func:`values` on ``secret``).
+        owner: the ``Kind/name`` of its controlling owner (``SealedSecret/<name>``), "" when none.
+        seconds: how long after the call the Secret was there.
+        secret: the live Secret object (its values base64-encoded under ``data``).
+    """
+
+    name: str
+    namespace: str
+    keys: tuple[str, ...]
+    owner: str
+    seconds: float
+    secret: Manifest = field(repr=False)
+
+
+def wait_unsealed(cluster: Any, name: str, *, namespace: str, timeout: float = 30.0, interval: float = 0.2) -> Unsealed:
+    """Wait until the Secret ``name`` that the controller unseals from the SealedSecret of the same name exists
+    (``kubectl get secret NAME -n NAMESPACE``), and return it.
+
+    Raises:
+        SandboxError: no such Secret within ``timeout`` (with the SealedSecret's status conditions, where the
+            controller reports why it could not decrypt).
+
+    Used in: notebook 02.
+    """
+    import time
+
+    from .errors import ClusterError, SandboxError
+
+    start = time.monotonic()
+    while True:
+        try:
+            live = cluster.get("Secret", name, namespace=namespace)
+        except ClusterError:
+            live = None
+        if live is not None:
+            refs = (live.get("metadata") or {}).get("ownerReferences") or []
+            owner = next((f"{r.get('kind')}/{r.get('name')}" for r in refs if r.get("controller")), "")
+            return Unsealed(name, namespace, tuple(sorted(live.get("data") or {})), owner,
+                            time.monotonic() - start, live)  # fmt: skip
+        if time.monotonic() - start >= timeout:
+            try:
+                sealed = cluster.get("SealedSecret", name, namespace=namespace, api_version="bitnami.com/v1alpha1")
+                conditions = (sealed.get("status") or {}).get("conditions") or "none (no controller has seen it)"
+            except ClusterError:
+                conditions = "no such SealedSecret"
+            raise SandboxError(
+                f"no Secret {namespace}/{name} within {timeout:.0f} s; the SealedSecret's conditions: {conditions}",
+                hint="is the Sealed Secrets controller running (`course sandbox status`)? A SealedSecret sealed "
+                "with another key (or renamed under strict scope) cannot be decrypted",
+                timeout=timeout,
+            )
+        time.sleep(interval)
 
 
 def _workdir() -> Path:
@@ -392,8 +518,11 @@ def crd() -> Manifest:
 
 __all__ = [
     "SealingKey",
+    "Unsealed",
+    "cert_fingerprint",
     "crd",
     "describe",
+    "fetch_cert",
     "generate_key",
     "leaks",
     "load_key",
@@ -401,4 +530,5 @@ __all__ = [
     "seal",
     "unseal",
     "values",
+    "wait_unsealed",
 ]

@@ -57,7 +57,9 @@ def pin_hash(name: str, *, pins: Path | None = None) -> str | None:
     """The 12-hex-digit hash of a tool's pins, or ``None`` when the tool has no pins.
 
     It covers every ``NAME_*`` line of ``data/tools/pins.env`` (in file order) plus ``data/tools/<name>/go.mod``
-    and ``go.sum`` when a wrapper module exists, exactly as ``scripts/build_tools.sh`` computes it.
+    and ``go.sum`` when a wrapper module exists, and the files of the wrapper's own packages (its subfolders, e.g.
+    ``kubeseal/kubeconfig/kubeconfig.go``: relative path and content, in path order), exactly as
+    ``scripts/build_tools.sh`` computes it.
     """
     pins = pins or pins_file()
     if not pins.is_file():
@@ -72,6 +74,13 @@ def pin_hash(name: str, *, pins: Path | None = None) -> str | None:
         wrapper = pins.parent / name / extra
         if wrapper.is_file():
             digest.update(wrapper.read_bytes())
+    folder = pins.parent / name
+    if folder.is_dir():
+        own = sorted(
+            (p for p in folder.rglob("*") if p.is_file() and p.parent != folder), key=lambda p: str(p).encode()
+        )
+        for path in own:
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\n" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -134,6 +143,73 @@ def built(name: str) -> Path | None:
         if ".partial." not in candidate.parent.parent.name and _executable(candidate):
             return candidate
     return None
+
+
+def binaries_of(tool: str, *, pins: Mapping[str, str] | None = None) -> list[str]:
+    """The programs tool ``tool`` of ``pins.env`` builds (``kubernetes`` -> kube-apiserver, ...)."""
+    pins = read_pins() if pins is None else pins
+    return (pins.get(_prefix(tool) + "BINARY") or tool).split()
+
+
+def unbuilt(tools: Collection[str]) -> list[str]:
+    """The tools among ``tools`` (names in ``pins.env``'s TOOLS) whose pinned build is missing, in the given order.
+
+    Raises:
+        ToolMissingError: a name that ``pins.env`` does not pin (a typo would otherwise read as "built").
+    """
+    pins = read_pins()
+    known = pins.get("TOOLS", "").split()
+    unknown = [t for t in tools if t not in known]
+    if unknown:
+        raise ToolMissingError(
+            f"no pins for {', '.join(unknown)}", hint=f"the tools of data/tools/pins.env are: {', '.join(known)}"
+        )
+    missing = []
+    for tool in tools:
+        paths = [pinned_path(b) for b in binaries_of(tool, pins=pins)]
+        if not all(p is not None and _executable(p) for p in paths):
+            missing.append(tool)
+    return missing
+
+
+def expected_seconds(tool: str) -> int | None:
+    """How long ``tool`` took to build on a fresh machine with 2 idle cores (``BUILD_SECONDS`` in pins.env)."""
+    for pair in read_pins().get("BUILD_SECONDS", "").split():
+        name, _, seconds = pair.partition("=")
+        if name == tool and seconds.isdigit():
+            return int(seconds)
+    return None
+
+
+def build_script() -> Path:
+    """``scripts/build_tools.sh`` of the course repository this package runs from.
+
+    Raises:
+        ToolMissingError: an installed wheel carries the pins but not the build script.
+    """
+    from ._resources import checkout_path
+
+    script = checkout_path("scripts", "build_tools.sh")
+    if script is None:
+        raise ToolMissingError(
+            "the tool build script is not here (an installed package carries the pins, not the script)",
+            hint="run `make tools` in a checkout of the course repository (it shares the tools cache)",
+        )
+    return script
+
+
+def build(tools: Sequence[str], *, jobs: int | None = None) -> int:
+    """Build ``tools`` with ``scripts/build_tools.sh`` (its progress lines go to this process's output); returns
+    its exit code (0 also when Go is missing: the script says so, and what needs a tool then raises
+    :class:`~course_lib.errors.ToolMissingError`).
+
+    Used by ``course tools`` and ``course run`` (what the selected parts need, before any kernel starts).
+    """
+    unbuilt(tools)  # unknown names fail before anything runs
+    env = dict(os.environ)
+    if jobs is not None:
+        env["TOOLS_JOBS"] = str(jobs)
+    return subprocess.run(["bash", str(build_script()), *tools], env=env, check=False).returncode
 
 
 def which(name: str, *, path: str | None = None) -> Path:
@@ -279,7 +355,11 @@ def version(name: str) -> str:
 __all__ = [
     "ToolResult",
     "available",
+    "binaries_of",
+    "build",
+    "build_script",
     "built",
+    "expected_seconds",
     "find",
     "pin_hash",
     "pinned_path",
@@ -287,6 +367,7 @@ __all__ = [
     "read_pins",
     "run",
     "tools_dir",
+    "unbuilt",
     "version",
     "which",
 ]

@@ -14,7 +14,7 @@ Used in: notebooks 05 (Kyverno, ESO) and 08 (ExternalSecret for backup credentia
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from ..errors import ConfigError
@@ -28,6 +28,8 @@ def kyverno_disallow_root(
     name: str = "disallow-root-user",
     *,
     failure_action: Literal["Enforce", "Audit"] = "Enforce",
+    namespaces: Sequence[str] | None = None,
+    emit_warning: bool = False,
     labels: Mapping[str, str] | None = None,
 ) -> Manifest:
     """A Kyverno ClusterPolicy that rejects Pods (and, through Kyverno's auto-generated rules, their
@@ -35,22 +37,106 @@ def kyverno_disallow_root(
 
     Args:
         failure_action: ``Enforce`` blocks the request; ``Audit`` allows it and records a policy report.
+        namespaces: only Pods in these namespaces (the rule's ``match.any[].resources.namespaces``); all when
+            ``None``.
+        emit_warning: ``spec.emitWarning``: an ``Audit`` violation comes back as a warning of the API server
+            (kubectl prints it) instead of passing silently.
+
+    Example:
+        >>> kyverno_disallow_root(failure_action="Audit", emit_warning=True)["spec"]["emitWarning"]
+        True
 
     Used in: notebook 05.
     """
     if failure_action not in ("Enforce", "Audit"):
         raise ConfigError(f"failure_action {failure_action!r} is not valid", hint="use 'Enforce' or 'Audit'")
+    match: dict[str, Any] = {"kinds": ["Pod"]}
+    if namespaces is not None:
+        if not namespaces:
+            raise ConfigError("namespaces is empty", hint="name at least one namespace, or pass None for all")
+        match["namespaces"] = [check_name(n, what="namespace") for n in namespaces]
     rule = {
         "name": "check-runasnonroot",
-        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "match": {"any": [{"resources": match}]},
         "validate": {
             "failureAction": failure_action,
             "message": "Running as root is not allowed. Set spec.securityContext.runAsNonRoot to true.",
             "pattern": {"spec": {"securityContext": {"runAsNonRoot": True}}},
         },
     }
-    spec = {"background": True, "rules": [rule]}
+    spec: dict[str, Any] = {"background": True, "rules": [rule]}
+    if emit_warning:
+        spec["emitWarning"] = True
     return resource(KYVERNO_API_VERSION, "ClusterPolicy", object_meta(name, labels=labels), spec=spec)
+
+
+KYVERNO_POLICIES_API_VERSION = "policies.kyverno.io/v1"
+
+#: The CEL rule of :func:`kyverno_validating_policy`: the same check as the ClusterPolicy's pattern
+#: (``spec.securityContext.runAsNonRoot: true`` at pod level), written in the Kubernetes expression language.
+NON_ROOT_EXPRESSION = (
+    "has(object.spec.securityContext) && has(object.spec.securityContext.runAsNonRoot) && "
+    "object.spec.securityContext.runAsNonRoot == true"
+)
+
+
+def kyverno_validating_policy(
+    name: str = "disallow-root-user",
+    *,
+    action: Literal["Deny", "Audit", "Warn"] = "Deny",
+    failure_policy: Literal["Fail", "Ignore"] = "Fail",
+    namespaces: Sequence[str] | None = None,
+    background: bool = False,
+    labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """The disallow-root rule as Kyverno's ``ValidatingPolicy`` (``policies.kyverno.io/v1``, GA since Kyverno 1.17):
+    a CEL expression over Pods (Kyverno's autogen extends it to their controllers), the successor of
+    :func:`kyverno_disallow_root`'s ClusterPolicy.
+
+    Args:
+        action: ``Deny`` rejects at admission, ``Audit`` admits and reports, ``Warn`` admits with a warning.
+        failure_policy: what the API server does when Kyverno's webhook does not answer: ``Fail`` refuses the
+            request (fail closed), ``Ignore`` admits it unchecked (fail open).
+        namespaces: only Pods in these namespaces (``matchConstraints.namespaceSelector``); all when ``None``.
+        background: also let Kyverno's reports controller rescan existing Pods into PolicyReports (Kyverno then
+            reports the policy ready only once that controller's ServiceAccount may read Pods). Off: admission only,
+            which is all the sandbox runs.
+
+    Example:
+        >>> kyverno_validating_policy()["spec"]["validationActions"]
+        ['Deny']
+
+    Used in: notebook 05.
+    """
+    if action not in ("Deny", "Audit", "Warn"):
+        raise ConfigError(f"action {action!r} is not valid", hint="use 'Deny', 'Audit' or 'Warn'")
+    if failure_policy not in ("Fail", "Ignore"):
+        raise ConfigError(f"failure_policy {failure_policy!r} is not valid", hint="use 'Fail' or 'Ignore'")
+    constraints: dict[str, Any] = {
+        "resourceRules": [
+            {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}
+        ]
+    }
+    if namespaces is not None:
+        if not namespaces:
+            raise ConfigError("namespaces is empty", hint="name at least one namespace, or pass None for all")
+        names = [check_name(n, what="namespace") for n in namespaces]
+        constraints["namespaceSelector"] = {
+            "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": names}]
+        }
+    spec = {
+        "validationActions": [action],
+        "failurePolicy": failure_policy,
+        "evaluation": {"admission": {"enabled": True}, "background": {"enabled": background}},
+        "matchConstraints": constraints,
+        "validations": [
+            {
+                "expression": NON_ROOT_EXPRESSION,
+                "message": "Running as root is not allowed. Set spec.securityContext.runAsNonRoot to true.",
+            }
+        ],
+    }
+    return resource(KYVERNO_POLICIES_API_VERSION, "ValidatingPolicy", object_meta(name, labels=labels), spec=spec)
 
 
 def eso_secret_store(

@@ -13,9 +13,13 @@ Example:
     >>> sandbox.down()                           # doctest: +SKIP
 
 On demand, :func:`traefik_up` adds Traefik (its CRD and Gateway API providers reading the sandbox API server)
-and the two checkout versions it routes to; ``down()`` stops them with the rest.
+and the two checkout versions it routes to, :func:`sealed_secrets_up` the Sealed Secrets controller and
+:func:`kyverno_up` Kyverno's admission controller (a webhook of the sandbox API server) and its reports
+controller (PolicyReports); ``down()`` stops them
+with the rest.
 
-Used in: notebook 03, notebook 04 (Traefik) and every notebook that runs on ``target="sandbox"``.
+Used in: notebook 02 (Sealed Secrets), notebook 03, notebook 04 (Traefik), notebook 05 (Kyverno) and every
+notebook that runs on ``target="sandbox"``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,19 @@ from ._derive import (
     rule_file_from_prometheus_rule,
     scrape_configs_from_service_monitor,
 )
+from ._kyverno import (
+    KyvernoEndpoints,
+    kyverno_down,
+    kyverno_endpoints,
+    kyverno_up,
+)
 from ._promtool import RULES_TESTS_DIR, ToolResult, check_rules, test_rules
+from ._sealed_secrets import (
+    SealedSecretsController,
+    sealed_secrets_controller,
+    sealed_secrets_down,
+    sealed_secrets_up,
+)
 from ._stack import (
     Faults,
     SandboxOverview,
@@ -60,9 +76,11 @@ __all__ = [
     "crds",
     "RULES_TESTS_DIR",
     "Faults",
+    "KyvernoEndpoints",
     "LocalService",
     "SandboxOverview",
     "Selection",
+    "SealedSecretsController",
     "ServiceStatus",
     "Stack",
     "StackEndpoints",
@@ -75,10 +93,16 @@ __all__ = [
     "explain_selection",
     "is_loopback_url",
     "isolated",
+    "kyverno_down",
+    "kyverno_endpoints",
+    "kyverno_up",
     "live_variant",
     "overview",
     "rule_file_from_prometheus_rule",
     "scrape_configs_from_service_monitor",
+    "sealed_secrets_controller",
+    "sealed_secrets_down",
+    "sealed_secrets_up",
     "state_file",
     "status",
     "test_rules",

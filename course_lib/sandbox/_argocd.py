@@ -55,6 +55,8 @@ COMPONENTS: tuple[str, ...] = ("redis", "repo-server", "application-controller",
 #: How often the application controller compares every Application with Git (a cluster's default is 180 s; a Git
 #: webhook makes that instant there). The sandbox polls its local repository every few seconds instead.
 APP_RESYNC_SECONDS = 5
+#: Go's soft memory limit for each Argo CD component (see the control plane's ``CONTROL_PLANE_GOMEMLIMIT``).
+ARGOCD_GOMEMLIMIT = "120MiB"
 #: What the sandbox's ``default`` AppProject permits: nothing that would make Argo CD contact another machine.
 ALLOWED_REPOS: tuple[str, ...] = ("file:///**",)  # `**`: Argo CD matches repositories with "/" as separator
 ALLOWED_SERVERS: tuple[str, ...] = (IN_CLUSTER, "https://127.0.0.1:*")
@@ -271,6 +273,9 @@ def _components(workdir: Path, kubeconfig: str, namespace: str, ports: Mapping[s
         "TMPDIR": str(workdir / "tmp"),
         "HOME": str(workdir / "home"),
         "GIT_CONFIG_NOSYSTEM": "1",
+        # Go's soft memory limit per component, as for the control plane (a limit the learner set wins): the
+        # controllers' caches of a sandbox are small, and Binder guarantees 1 GB (benchmarks/notebook_memory.py)
+        "GOMEMLIMIT": os.environ.get("GOMEMLIMIT", ARGOCD_GOMEMLIMIT),
         # what the chart's `timeout.reconciliation` sets: the controller's resync and the repo-server's cache of
         # "which commit is HEAD" (3 min by default, so a new commit would wait that long)
         "ARGOCD_RECONCILIATION_TIMEOUT": f"{APP_RESYNC_SECONDS}s",

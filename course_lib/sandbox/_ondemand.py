@@ -8,7 +8,8 @@ children are spawned, identified (pid + start time) and stopped (process group, 
 so ``down`` also finds those of a kernel that died between spawning and recording them. The marker differs from
 the stack's on purpose: restarting the stack (``up(backfill_hours=...)``) leaves a running Traefik alone.
 
-Used in: :func:`course_lib.sandbox.traefik_up` (notebook 04).
+Used in: :func:`course_lib.sandbox.traefik_up` (notebook 04) and :func:`course_lib.sandbox.sealed_secrets_up`
+(notebook 02).
 """
 
 from __future__ import annotations
@@ -30,12 +31,28 @@ STATE_VERSION = 1
 
 @dataclass(frozen=True)
 class Child:
-    """One process of a group: its command line and the URL that answers 2xx once it is ready."""
+    """One process of a group: its command line and the URL that answers 2xx once it is ready.
+
+    ``ready_tls_verify=False``: the ``https://`` ready URL is served with a certificate the child makes itself, so
+    it is probed like the kubelet probes HTTPS, without checking the certificate (:func:`._process.http_ok`).
+    """
 
     name: str
     argv: list[str]
     ready_url: str
     env: Mapping[str, str] = field(default_factory=dict)
+    ready_tls_verify: bool = True
+
+
+@dataclass(frozen=True)
+class OnStop:
+    """What a group leaves in the API server and must take away when it stops: ``kubectl`` argument lists run
+    against ``kubeconfig`` after its children are stopped (e.g. Kyverno's webhook configurations, which would
+    otherwise point the API server at a port nobody listens on). Recorded with the group, so ``down`` runs them
+    too; a group stopped with ``cleanup=False`` (a crash, as a drill shows it) leaves them in place."""
+
+    kubeconfig: str
+    kubectl: tuple[tuple[str, ...], ...]
 
 
 def state_file() -> Path:
@@ -81,7 +98,11 @@ def reusable(group: str, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
     current = recorded(group)
     if current is None or current.get("inputs") != dict(inputs) or not alive(current):
         return None
-    return current if all(proc.http_ok(c["ready_url"], timeout=2.0) for c in current["children"]) else None
+    return current if all(_ready(c, timeout=2.0) for c in current["children"]) else None
+
+
+def _ready(child: Mapping[str, Any], *, timeout: float) -> bool:
+    return proc.http_ok(child["ready_url"], timeout=timeout, verify_tls=child.get("ready_tls_verify", True))
 
 
 def start_group(
@@ -93,13 +114,14 @@ def start_group(
     timeout: float,
     before_ready: Callable[[], None] | None = None,
     scrape_configs: Sequence[Mapping[str, Any]] = (),
+    on_stop: OnStop | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Start ``children`` as ``group``, or reuse the recorded group when it runs with the same ``inputs``.
 
     Must be called under the sandbox lock (:func:`course_lib.sandbox._stack._locked`). ``before_ready`` runs after
     spawning (e.g. to apply objects the children read). ``scrape_configs`` are Prometheus jobs for the group's
-    metrics: the sandbox's Prometheus scrapes them while the group runs (:func:`scrape_configs`). Returns
-    ``(entry, reused)``.
+    metrics: the sandbox's Prometheus scrapes them while the group runs (:func:`scrape_configs`). ``on_stop``:
+    what :func:`stop_group` removes from the API server after stopping the children. Returns ``(entry, reused)``.
 
     Raises:
         SandboxError: a child exited or was not ready within ``timeout`` (its last log lines); nothing of the
@@ -125,7 +147,7 @@ def start_group(
             for child, sp in list(pending):
                 if not proc.is_running(sp.pid):
                     raise _error(group, child, sp, "exited during start-up", timeout)
-                if proc.http_ok(child.ready_url, timeout=0.5):
+                if proc.http_ok(child.ready_url, timeout=0.5, verify_tls=child.ready_tls_verify):
                     pending.remove((child, sp))
             if pending and time.monotonic() >= deadline:
                 raise _error(group, pending[0][0], pending[0][1], f"was not ready within {timeout:.0f} s", timeout)
@@ -137,12 +159,16 @@ def start_group(
             "started_at": time.time(),
             "workdir": str(wd),
             "scrape_configs": [dict(j) for j in scrape_configs],
+            "on_stop": (
+                {"kubeconfig": on_stop.kubeconfig, "kubectl": [list(a) for a in on_stop.kubectl]} if on_stop else None
+            ),
             "children": [
                 {
                     "name": c.name,
                     "pid": sp.pid,
                     "start_time": sp.start_time,
                     "ready_url": c.ready_url,
+                    "ready_tls_verify": c.ready_tls_verify,
                     "log": str(sp.log),
                 }
                 for c, sp in started
@@ -177,8 +203,9 @@ def scrape_configs() -> list[dict[str, Any]]:
     return jobs
 
 
-def stop_group(group: str, *, timeout: float = 5.0) -> tuple[str, ...]:
-    """Stop one group's children (reverse start order) and delete its directory. Safe when it does not run."""
+def stop_group(group: str, *, timeout: float = 5.0, cleanup: bool = True) -> tuple[str, ...]:
+    """Stop one group's children (reverse start order), run its recorded :class:`OnStop` commands (unless
+    ``cleanup=False``) and delete its directory. Safe when it does not run."""
     data = _read()
     entry = data["groups"].pop(group, None)
     stopped: list[str] = []
@@ -186,9 +213,35 @@ def stop_group(group: str, *, timeout: float = 5.0) -> tuple[str, ...]:
         for child in reversed(entry.get("children", [])):
             if proc.stop(int(child["pid"]), child.get("start_time"), timeout=timeout):
                 stopped.append(child["name"])
+        if cleanup and entry.get("on_stop"):
+            stopped += _run_on_stop(entry["on_stop"])
     _write(data)
     shutil.rmtree(workdir(group), ignore_errors=True)
     return tuple(stopped)
+
+
+def _run_on_stop(spec: Mapping[str, Any]) -> list[str]:
+    """Run a stopped group's recorded kubectl commands; a failure (API server already gone) is not an error:
+    with the control plane its objects go too."""
+    import subprocess
+
+    from .. import tools
+
+    kubectl = tools.find("kubectl")
+    if kubectl is None or not Path(str(spec.get("kubeconfig", ""))).is_file():
+        return []
+    done: list[str] = []
+    for args in spec.get("kubectl") or []:
+        try:
+            result = subprocess.run(
+                [kubectl, "--kubeconfig", str(spec["kubeconfig"]), "--request-timeout=10s", *args],
+                capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if result.returncode == 0:
+            done.append(f"kubectl {' '.join(args[:2])}")
+    return done
 
 
 def stop_all(*, timeout: float = 5.0) -> tuple[str, ...]:
@@ -212,12 +265,13 @@ def statuses() -> list[tuple[str, str, int, bool, bool]]:
     for group, entry in _read()["groups"].items():
         for c in entry.get("children", []):
             running = proc.is_running(int(c["pid"]), c.get("start_time"))
-            rows.append((group, c["name"], int(c["pid"]), running, running and proc.http_ok(c["ready_url"])))
+            rows.append((group, c["name"], int(c["pid"]), running, running and _ready(c, timeout=1.0)))
     return rows
 
 
 __all__ = [
     "Child",
+    "OnStop",
     "alive",
     "recorded",
     "scrape_configs",

@@ -255,10 +255,21 @@ def stop(pid: int, start_time: int | None, *, timeout: float = 5.0) -> bool:
     return True
 
 
-def http_ok(url: str, *, timeout: float = 1.0) -> bool:
-    """True when ``GET url`` answers 2xx within ``timeout`` seconds."""
+def http_ok(url: str, *, timeout: float = 1.0, verify_tls: bool = True) -> bool:
+    """True when ``GET url`` answers 2xx within ``timeout`` seconds.
+
+    ``verify_tls=False`` probes an ``https://`` URL the way the kubelet's ``httpGet`` probe with ``scheme: HTTPS``
+    does: without checking the certificate (for a child that makes its own, e.g. Kyverno's webhook server).
+    """
+    context = None
+    if not verify_tls and url.startswith("https://"):
+        import ssl
+
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (local URLs only)
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as resp:  # noqa: S310 (local URLs only)
             return 200 <= resp.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False

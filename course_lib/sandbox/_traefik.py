@@ -430,7 +430,8 @@ def _require_loopback_server(kubeconfig: str) -> None:
         if not is_loopback_url(server):
             raise SandboxError(
                 f"the kubeconfig's API server {server} is not on this machine's loopback interface",
-                hint="Traefik on the sandbox only reads the sandbox control plane (`course sandbox up`)",
+                hint="the controllers the course runs on the sandbox (Traefik, Sealed Secrets) only act on the sandbox "
+                "control plane (`course sandbox up`)",
             )
 
 

@@ -9,14 +9,14 @@ import os
 import ssl
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from course_lib import sandbox, tools, traffic
+from course_lib import sandbox, tools, traffic, widgets
 from course_lib.cluster import Cluster
 from course_lib.sandbox import _controlplane
+from tests.conftest import pids_running
 
 pytestmark = [
     pytest.mark.integration,
@@ -171,32 +171,50 @@ def test_sandbox_prometheus_scrapes_traefik_with_the_service_monitor_job(edge: d
         worker.join(timeout=10)
 
 
+def test_live_canary_slider_measures_the_last_position_and_follows_traefik(edge: dict[str, Any]) -> None:
+    """The live slider (notebook 04): positions in a row are measured once, at the last one, off the kernel's
+    thread; with Traefik stopped the status says so; after a restart on new ports it measures through the new one."""
+    labels = edge["objects"][0]["metadata"]["labels"]
+    e = traffic.Edge(edge["up"], edge["ca"], "", tuple(edge["objects"]), 0.0, labels=labels)
+    cluster = edge["cluster"]
+    box = widgets.live_canary_slider(cluster, e, initial=10, requests=100, static=False)
+    slider, status, out = box.children
+    assert "100 real requests at 10% canary" in status.value, status.value
+    ((plot,),) = [[o for o in out.outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]]
+    for value in (20, 30, 40, 50):  # four key presses in a row
+        slider.value = value
+    assert box.worker.wait_idle(120), status.value
+    assert "100 real requests at 50% canary" in status.value, status.value
+    assert box.worker.skipped >= 1  # 30 and 40 (at least one of them) were never measured
+    assert out.outputs[0]["data"] != plot["data"]  # redrawn
+    running = sandbox.traefik_endpoints()
+    assert running is not None
+    servers = traffic.traefik_servers(running.api)
+    weights = dict(servers.loc[servers["service"] == "edge-checkout-canary@kubernetescrd", ["url", "weight"]].values)
+    assert weights == {"edge-checkout-v1-80": 50, "edge-checkout-v2-80": 50}, weights
+
+    sandbox.traefik_down()
+    slider.value = 60
+    assert box.worker.wait_idle(60)
+    assert "Traefik is not running" in status.value and "start_edge" in status.value, status.value
+
+    again = traffic.start_edge(cluster, canary_percent=10)  # as drill 8.7 does: new ports, objects applied again
+    assert again.traefik.web != e.traefik.web or again.traefik.api != e.traefik.api or not again.traefik.reused
+    slider.value = 25
+    assert box.worker.wait_idle(120), status.value
+    assert "100 real requests at 25% canary" in status.value and ", 0 failed" in status.value, status.value
+
+
 def test_requests_fail_when_traefik_is_stopped_and_down_leaves_no_process(edge: dict[str, Any]) -> None:
     up = sandbox.traefik_endpoints() or edge["up"]
     traefik_binary = str(tools.find("traefik"))
-    assert _pids_running(traefik_binary)
+    assert pids_running(traefik_binary)
     stopped = sandbox.traefik_down()
     assert "traefik" in stopped and "checkout-v1" in stopped
     with pytest.raises(OSError):
         traffic.edge_request(up.web, H["api"], "/users")
-    assert not _pids_running(traefik_binary)
+    assert not pids_running(traefik_binary)
     again = sandbox.traefik_up(kubeconfig=up.kubeconfig)  # `course sandbox down` stops a running one too
-    assert not again.reused and _pids_running(traefik_binary)
+    assert not again.reused and pids_running(traefik_binary)
     sandbox.down()
-    assert not _pids_running(traefik_binary)
-
-
-def _pids_running(binary: str) -> list[int]:
-    """Live processes in /proc whose executable is ``binary`` (zombies excluded)."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            exe = os.readlink(Path(entry.path, "exe"))
-            state = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if exe == os.path.realpath(binary) and state not in ("Z", "X"):
-            found.append(int(entry.name))
-    return found
+    assert not pids_running(traefik_binary)

@@ -136,9 +136,12 @@ def test_namespace_selectors() -> None:
 
 def test_heatmap_is_small_and_deterministic() -> None:
     matrix = p.reachability(p.demo_pods(), [m.network_policy_default_deny()])
-    fig = matrix.figure()
+    fig = cl.plots.reachability_figure(matrix)
     assert fig.data[0].type == "heatmap" and fig.layout.height == 300
-    assert fig.to_json() == p.reachability(p.demo_pods(), [m.network_policy_default_deny()]).figure().to_json()
+    assert (
+        fig.to_json()
+        == cl.plots.reachability_figure(p.reachability(p.demo_pods(), [m.network_policy_default_deny()])).to_json()
+    )
 
 
 def test_charts_and_comparison() -> None:

@@ -86,6 +86,26 @@ def test_script_and_python_agree_on_paths(pins: Path) -> None:
     assert listed["wrapped-tool"] == str(tools.pinned_path("alpha"))
 
 
+def test_wrapper_packages_are_hashed_by_script_and_python(pins: Path) -> None:
+    wrapper = pins.parent / "wrapped-tool"
+    (wrapper / "shim").mkdir(parents=True)
+    (wrapper / "go.mod").write_text("module example.com/wrapped\n")
+    (wrapper / "tools.go").write_text("//go:build tools\npackage tools\n")  # top level: not a package of its own
+    before = tools.pin_hash("wrapped-tool")
+    (wrapper / "tools.go").write_text("//go:build tools\npackage tools // changed\n")
+    assert tools.pin_hash("wrapped-tool") == before
+    (wrapper / "shim" / "shim.go").write_text("package shim\n")
+    with_shim = tools.pin_hash("wrapped-tool")
+    assert with_shim != before
+    (wrapper / "shim" / "shim.go").write_text("package shim // edited\n")
+    assert tools.pin_hash("wrapped-tool") not in (before, with_shim)
+    (wrapper / "shim" / "b.go").write_text("package shim\n")
+    out = run_script("--list", env={})
+    assert out.returncode == 0, out.stderr
+    listed = {line.split()[0]: line.split()[-1] for line in out.stdout.splitlines()}
+    assert listed["wrapped-tool"] == str(tools.pinned_path("alpha"))
+
+
 def test_script_without_go_explains_and_exits_zero(pins: Path) -> None:
     out = run_script("faketool", env={"GO_BIN": "/nonexistent/go"})
     assert out.returncode == 0
@@ -151,3 +171,111 @@ def test_script_builds_wrapper_module_with_several_programs(pins: Path, tmp_path
     assert tools.pinned_path("beta").parent == tools.pinned_path("alpha").parent  # type: ignore[union-attr]
     assert tools.pinned_path("alpha").parent.parent.name.startswith("wrapped-tool-")  # type: ignore[union-attr]
     assert "already built" in run_script("wrapped-tool", env={"GO_BIN": str(fake_go)}).stdout
+
+
+def _fake_go_install(tmp_path: Path, *, fail: str = "") -> Path:
+    """A stand-in `go` whose `install PKG@V` writes an executable named after PKG's last element (or fails for
+    ``fail``), logging each call with the time it started and ended."""
+    calls = tmp_path / "go-calls.txt"
+    return make_exe(
+        tmp_path / "fakego" / "go",
+        'if [ "$1" = version ]; then echo "go version fake"; exit 0; fi\n'
+        f'for a in "$@"; do last="$a"; done; p="${{last%@*}}"; n="${{p##*/}}"; echo "start $n $(date +%s.%N)" >> {calls}; sleep 0.5\n'
+        f'if [ "$n" = "{fail}" ]; then echo "cannot build $n" >&2; exit 1; fi\n'
+        'printf "#!/bin/sh\\necho %s\\n" "$n" > "$GOBIN/$n"; chmod +x "$GOBIN/$n"\n'
+        f'echo "end $n $(date +%s.%N)" >> {calls}',
+    )
+
+
+@pytest.fixture()
+def three_pins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    file = tmp_path / "tools" / "pins.env"
+    file.parent.mkdir()
+    lines = ['TOOLS="aa bb cc"', 'BUILD_SECONDS="aa=10 bb=300 cc=40"']
+    for name in ("aa", "bb", "cc"):
+        lines += [f"{name.upper()}_VERSION=v1.0.0", f"{name.upper()}_PACKAGE=example.com/{name}/cmd/{name}"]
+    file.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    return file
+
+
+def test_script_builds_two_at_a_time_longest_first_with_prefixed_lines(three_pins: Path, tmp_path: Path) -> None:
+    out = run_script(env={"GO_BIN": str(_fake_go_install(tmp_path))})
+    assert out.returncode == 0, out.stdout + out.stderr
+    events = [line.split() for line in (tmp_path / "go-calls.txt").read_text().splitlines()]
+    starts = [name for kind, name, _t in events if kind == "start"]
+    # longest first (BUILD_SECONDS): the script launches bb, then cc, then aa when a slot frees up; bb and cc run
+    # side by side, so which of them logs its start first is up to the scheduler
+    assert set(starts[:2]) == {"bb", "cc"} and starts[2] == "aa"
+    assert out.stdout.index("[tools] bb: starting") < out.stdout.index("[tools] cc: starting")
+    when = {(kind, name): float(t) for kind, name, t in events}
+    assert when[("start", "cc")] < when[("end", "bb")]  # bb and cc overlapped: two at a time
+    assert "[tools] bb: starting (about 300s" in out.stdout
+    assert "  [cc] [tools] cc v1.0.0: built cc in" in out.stdout
+    assert tools.unbuilt(["aa", "bb", "cc"]) == []
+
+
+def test_script_one_at_a_time_keeps_the_order_and_a_failure_does_not_stop_the_others(
+    three_pins: Path, tmp_path: Path
+) -> None:
+    out = run_script(env={"GO_BIN": str(_fake_go_install(tmp_path, fail="bb")), "TOOLS_JOBS": "1"})
+    assert out.returncode != 0
+    assert "[tools] bb: FAILED (exit" in out.stdout and "cannot build bb" in out.stdout + out.stderr
+    events = [line.split() for line in (tmp_path / "go-calls.txt").read_text().splitlines()]
+    assert [name for kind, name, _t in events if kind == "start"] == ["aa", "bb", "cc"]
+    assert tools.unbuilt(["aa", "bb", "cc"]) == ["bb"]
+
+
+def test_script_refuses_a_bad_job_count(three_pins: Path, tmp_path: Path) -> None:
+    out = run_script(env={"GO_BIN": str(_fake_go_install(tmp_path)), "TOOLS_JOBS": "0"})
+    assert out.returncode == 2 and "TOOLS_JOBS must be a whole number >= 1, got '0'" in out.stdout
+    assert not (tmp_path / "go-calls.txt").exists()
+
+
+def test_build_from_python_builds_only_what_is_missing(
+    three_pins: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tools.unbuilt(["cc", "aa"]) == ["cc", "aa"]
+    assert tools.expected_seconds("bb") == 300 and tools.expected_seconds("zz") is None
+    with pytest.raises(ToolMissingError, match="no pins for zz"):
+        tools.unbuilt(["aa", "zz"])
+    monkeypatch.setenv("GO_BIN", str(_fake_go_install(tmp_path)))
+    assert tools.build(["cc"]) == 0
+    assert tools.unbuilt(["aa", "bb", "cc"]) == ["aa", "bb"]
+
+
+def test_script_names_each_package_program_after_its_binary_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kyverno's case: Go would write both programs as `kubectl-kyverno` and `kyverno`, but the CLI is installed as
+    # `kyverno` and cmd/kyverno as `kyverno-admission-controller`: names pair with packages by position.
+    file = tmp_path / "tools" / "pins.env"
+    (tmp_path / "tools" / "two").mkdir(parents=True)
+    (tmp_path / "tools" / "two" / "go.mod").write_text("module example.com/two\n")
+    file.write_text(
+        'TOOLS="two"\nTWO_VERSION=v1.0.0\nTWO_PACKAGES="example.com/k/cmd/cli/kubectl-k example.com/k/cmd/k example.com/e/server/v3"\n'
+        'TWO_BINARY="k k-controller etcdish"\n'
+    )
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    fake_go = make_exe(
+        tmp_path / "fakego" / "go",
+        'if [ "$1" = version ]; then echo "go version fake"; exit 0; fi\n'
+        'out=""; prev=""; for a in "$@"; do [ "$prev" = "-o" ] && out="$a"; prev="$a"; done\n'
+        'for a in "$@"; do case "$a" in example.com/*) n="${a##*/}"; case "$n" in v[0-9]*) n="${a%/*}"; n="${n##*/}";; esac;'
+        ' mkdir -p "$out"; printf "#!/bin/sh\\necho %s\\n" "$a" > "$out$n"; chmod +x "$out$n";; esac; done',
+    )
+    out = run_script("two", env={"GO_BIN": str(fake_go)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    bindir = tools.pinned_path("k").parent  # type: ignore[union-attr]
+    assert sorted(p.name for p in bindir.iterdir()) == ["etcdish", "k", "k-controller"]
+    said = {
+        name: subprocess.run([bindir / name], capture_output=True, text=True).stdout.strip()
+        for name in ("k", "k-controller", "etcdish")
+    }
+    assert said == {
+        "k": "example.com/k/cmd/cli/kubectl-k",
+        "k-controller": "example.com/k/cmd/k",
+        "etcdish": "example.com/e/server/v3",
+    }

@@ -1,0 +1,99 @@
+"""The sandbox's services by name, and stopping those the current part does not use.
+
+A part's first cell (``cl.start(part=N)``) calls :func:`release` with the services part *N* uses
+(:data:`course_lib.parts.PARTS`): what an earlier part left running is stopped, so a notebook's peak memory is its
+own services plus the control plane, not everything every earlier part started (Argo CD alone keeps 0.4-0.6 GB
+resident). Whatever a part needs again starts on demand when its cell asks for it (``session.gitops()``,
+``session.stack()``, ...). The control plane is never released: every deploying part uses it.
+
+Names: ``stack`` (Prometheus, Alertmanager, VictoriaLogs, the checkout demo ...), ``postgres``, ``argocd``,
+``regions`` (Part 9's extra control planes) and every on-demand group by its own name (``traefik`` ...).
+
+Used in: :func:`course_lib.session.start`; ``benchmarks/notebook_memory.py`` measures the effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+
+from .. import config
+
+#: The services that are not on-demand groups: name -> (is it running?, stop it), both looked up when called
+_FIXED: dict[str, tuple[Callable[[], bool], Callable[[], tuple[str, ...]]]] = {}
+
+
+def _fixed() -> dict[str, tuple[Callable[[], bool], Callable[[], tuple[str, ...]]]]:
+    if not _FIXED:
+        from . import _argocd, _controlplane, _postgres, _stack
+
+        _FIXED.update(
+            {
+                "stack": (lambda: _stack.state_file().exists(), lambda: _stack.stop_stack()),
+                "postgres": (lambda: _postgres.state_path().exists(), lambda: _postgres.down()),
+                "argocd": (lambda: _argocd.state_file().exists(), lambda: _argocd.down()),
+                "regions": (
+                    lambda: any(config.state_dir().glob("sandbox-cluster-*")),
+                    lambda: _controlplane.extra_clusters_down(),
+                ),
+            }
+        )
+    return _FIXED
+
+
+def running() -> list[str]:
+    """The names of the services recorded as running in this sandbox (changes nothing)."""
+    from . import _ondemand
+
+    groups = sorted({group for group, *_ in _ondemand.statuses()})
+    return [name for name, (is_running, _stop) in _fixed().items() if is_running()] + groups
+
+
+def release(keep: Collection[str]) -> tuple[str, ...]:
+    """Stop every running service whose name is not in ``keep``; returns the names of the services stopped.
+
+    Example:
+        >>> release(keep={"stack", "postgres", "argocd", "regions"})  # nothing else runs here
+        ()
+    """
+    stopped = [name for name in running() if name not in keep]
+    stop(stopped)
+    if stopped and "stack" in keep and _stack_runs():
+        from ._stack import reload_on_demand_jobs
+
+        reload_on_demand_jobs()  # Prometheus stops scraping the groups that are gone
+    return tuple(stopped)
+
+
+def stop(names: Iterable[str]) -> tuple[str, ...]:
+    """Stop the named services, in reverse order of ``names`` (the order they were started in), the control plane
+    last whatever its place; returns what the services reported as stopped (process names, cleaned objects).
+
+    Names are those of :func:`running`, plus ``control-plane``. On-demand groups stop with their recorded
+    clean-up (Kyverno deletes its webhook configurations while the API server still answers).
+
+    Used in: :func:`release`, :meth:`course_lib.session.Session.close`.
+    """
+    from . import _ondemand
+    from ._stack import _locked
+
+    ordered = [n for n in reversed(list(names)) if n != "control-plane"]
+    stopped: list[str] = []
+    for name in ordered:
+        if name in _fixed():
+            stopped.extend(_fixed()[name][1]())
+        else:
+            with _locked():
+                stopped.extend(_ondemand.stop_group(name, timeout=10.0))
+    if "control-plane" in names:
+        from ._controlplane import cluster_down
+
+        if cluster_down():
+            stopped.append("control-plane")
+    return tuple(stopped)
+
+
+def _stack_runs() -> bool:
+    return _fixed()["stack"][0]()
+
+
+__all__ = ["release", "running", "stop"]
