@@ -59,4 +59,16 @@ def data_path(*parts: str) -> Path:
     return data_root().joinpath(*parts)
 
 
-__all__ = ["DATA_DIR_ENV", "MISSING_HINT", "data_path", "data_root"]
+def checkout_path(*parts: str) -> Path | None:
+    """A file of the course repository beside the package (e.g. ``scripts/build_tools.sh``), or ``None`` where the
+    package is installed without its repository (a wheel carries data, not the repository's scripts)."""
+    from importlib.resources import files
+
+    package = files("course_lib")
+    if not isinstance(package, Path):
+        return None
+    candidate = package.parent.joinpath(*parts)
+    return candidate if candidate.exists() else None
+
+
+__all__ = ["DATA_DIR_ENV", "MISSING_HINT", "checkout_path", "data_path", "data_root"]

@@ -46,6 +46,8 @@ from .errors import ConfigError, CourseError, SandboxError
 
 CheckFn = Callable[..., "CheckResult"]
 _REGISTRY: dict[str, CheckFn] = {}
+#: exercises checked only against a run in the notebook (a drill's), never from an answers file
+_LIVE: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,17 @@ class CheckResult:
         return f'<div style="border-left:4px solid {color};padding:.4em .8em"><b>{mark}</b> — {html.escape(self.message)}{hint}</div>'
 
 
-def exercise(name: str) -> Callable[[CheckFn], CheckFn]:
-    """Register a check function under an exercise id such as ``"03-error-ratio"``."""
+def exercise(name: str, *, live: bool = False) -> Callable[[CheckFn], CheckFn]:
+    """Register a check function under an exercise id such as ``"03-error-ratio"``.
+
+    Args:
+        live: the answer is a run in the notebook (a drill's), so ``course check`` on an answers file passes it over.
+    """
 
     def register(fn: CheckFn) -> CheckFn:
         _REGISTRY[name] = fn
+        if live:
+            _LIVE.add(name)
         return fn
 
     return register
@@ -464,13 +472,12 @@ def check_answers(
 
     Used in: ``course check``.
     """
-    from .drills import is_drill  # a drill is checked against its live run in the notebook, never from a file
-
+    _load_all()
     if parts is None:
         names = sorted(answers)
     else:
         names = sorted({n for p in parts for n in exercises(part=p)} | {n for n in answers if _part_of(n) in parts})
-    names = [n for n in names if not is_drill(n)]
+    names = [n for n in names if n not in _LIVE]  # a drill is checked against its run in the notebook
     rows = []
     for name in names:
         if name not in answers:

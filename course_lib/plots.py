@@ -1,13 +1,15 @@
-"""Plotly figures for the observability notebooks: pure functions DataFrame → ``plotly.graph_objects.Figure``.
+"""The course's plotly figures: pure functions from a frame or a part module's result to a ``go.Figure``.
 
-Inputs are the tidy frames of :mod:`course_lib.observe` (``timestamp``, label columns, ``value``). Every function
-downsamples to a few hundred points per series first, so executed notebooks stay small.
+The observability figures take the tidy frames of :mod:`course_lib.observe` (``timestamp``, label columns,
+``value``); the others take what a part module returns (a canary simulation, a reachability matrix, a PITR catalogue,
+a failover run, region costs). Every function keeps to a few hundred points per series, so executed notebooks stay
+small.
 
 Example:
     >>> frame = prom.query_range('sum by (status) (rate(checkout_requests_total[1m]))')   # doctest: +SKIP
     >>> plots.request_rate(frame)                                                          # doctest: +SKIP
 
-Used in: notebook 03.
+Used in: notebooks 03, 04, 05, 08, 09.
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from datetime import datetime
+
     import pandas as pd
     import plotly.graph_objects as go
+
+    from . import observe, policy, postgres, traffic
 
 #: Colours of alert states, the same in every figure.
 STATE_COLORS = {"pending": "#f2a93b", "firing": "#d62728", "resolved": "#2ca02c"}
@@ -241,8 +247,325 @@ def figure_points(fig: go.Figure) -> int:
     return total
 
 
+def panel_figures(
+    dashboard: Any,
+    *,
+    prom: observe.Prometheus | None,
+    logs: observe.VictoriaLogs | None = None,
+    start: str = "-15m",
+    step: str = "15s",
+) -> list[go.Figure]:
+    """The dashboard's panels drawn with plotly: each query run live against ``prom`` (PromQL) or ``logs``
+    (VictoriaLogs, with the LogsQL twin of the panel's LogQL from :data:`LOGQL_TO_LOGSQL`, counted per minute; the
+    course does not run or query Loki, which is AGPL-3.0).
+
+    A panel whose data source is not given (or whose LogQL has no known twin) is skipped. Log panels are drawn as
+    stacked bars by level.
+
+    Used in: notebook 03.
+    """
+    from .observe import LOGQL_TO_LOGSQL, panel_queries
+
+    twins = {logql: logsql for logql, logsql, _ in LOGQL_TO_LOGSQL}
+    figures = []
+    for title, kind, expr in panel_queries(dashboard):
+        if kind == "prometheus" and prom is not None:
+            figures.append(lines(prom.query_range(expr, start=start, step=step), title=title, y_title=expr[:60]))
+        elif kind == "loki" and logs is not None and expr in twins:
+            frame = logs.stats_range(twins[expr], start=start, step="1m")
+            figures.append(log_volume(frame, title=f"{title} (its LogsQL twin on VictoriaLogs)"))
+    return figures
+
+
+# --- part 4: the canary split and the rate limit -------------------------------------------------------
+
+
+def split_figure(sim: traffic.SplitSimulation, *, max_points: int = 200) -> go.Figure:
+    """Plot the running canary share of a simulation against the target and its 95 % band.
+
+    The curve is thinned to at most ``max_points`` points (evenly spaced, the last request always kept) so the
+    figure stays small in a notebook.
+
+    Used in: notebook 04.
+    """
+    import numpy as np
+    import plotly.graph_objects as go
+
+    frame = sim.frame
+    idx = np.unique(np.linspace(0, len(frame) - 1, num=min(max_points, len(frame))).round().astype(int))
+    part = frame.iloc[idx]
+    x = part["request"].tolist()
+    target = sim.canary_percent
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=(100 * part["high"]).round(2).tolist(),
+            mode="lines",
+            line={"width": 0},
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=(100 * part["low"]).round(2).tolist(),
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(31,119,180,0.15)",
+            name="95% band",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(x=[x[0], x[-1]], y=[target, target], mode="lines", line={"dash": "dash"}, name=f"target {target}%")
+    )
+    fig.add_trace(
+        go.Scatter(x=x, y=(100 * part["canary_share"]).round(2).tolist(), mode="lines", name="observed canary share")
+    )
+    fig.update_layout(
+        title=f"Canary share over {sim.requests} requests ({sim.canary} to v2, seed {sim.seed})",
+        xaxis_title="requests sent",
+        yaxis_title="% of requests to v2",
+        height=360,
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
+        template="plotly_white",
+    )
+    fig.update_yaxes(range=[0, min(100, max(2 * target, target + 15))])
+    return fig
+
+
+def observed_split_figure(run: traffic.ObservedSplit, *, max_points: int = 200) -> go.Figure:
+    """The observed canary share over the requests, against the configured weight and the binomial model's band.
+
+    Used in: notebook 04.
+    """
+    from .traffic import SplitSimulation
+
+    sim = SplitSimulation(run.canary_percent, run.requests, 0, run.canary, run.frame)
+    fig = split_figure(sim, max_points=max_points)
+    level = "99%" if run.z > 2 else "95%"
+    fig.data[1].name = f"binomial model, {level} band"
+    fig.data[3].name = "observed through Traefik"
+    fig.update_layout(title=f"Canary share over {run.requests} real requests through Traefik ({run.canary} to v2)")
+    return fig
+
+
+def rate_limit_figure(run: traffic.RateLimitRun) -> go.Figure:
+    """Accepted and rejected (429) requests against time, per 100 ms.
+
+    Used in: notebook 04.
+    """
+    import plotly.graph_objects as go
+
+    frame = run.frame.assign(bin=(run.frame["t"] // 0.1) * 0.1)
+    counts = frame.groupby(["bin", "status"]).size().unstack(fill_value=0)
+    fig = go.Figure()
+    for status, color in ((200, "#1a7f37"), (429, "#cf222e")):
+        if status in counts:
+            fig.add_trace(
+                go.Bar(
+                    x=counts.index.round(1).tolist(), y=counts[status].tolist(), name=str(status), marker_color=color
+                )
+            )
+    fig.update_layout(
+        barmode="stack",
+        title=f"{run.requests} requests in {run.duration:.1f} s against average {run.average}/s, burst {run.burst}",
+        xaxis_title="seconds since the first request",
+        yaxis_title="requests per 100 ms",
+        height=320,
+        template="plotly_white",
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+    )
+    return fig
+
+
+def sweep_figure(frame: pd.DataFrame) -> go.Figure:
+    """Observed v2 share against the configured weight, with the binomial model's 99 % band as error bars.
+
+    Used in: notebook 04.
+    """
+    import plotly.graph_objects as go
+
+    x = frame["configured"].tolist()
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", line={"dash": "dash"}, name="observed = configured"))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=frame["observed"].tolist(),
+            mode="markers",
+            marker={"size": 10},
+            name="observed through Traefik",
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (frame["model_high"] - frame["observed"]).clip(lower=0).tolist(),
+                "arrayminus": (frame["observed"] - frame["model_low"]).clip(lower=0).tolist(),
+            },
+        )
+    )
+    n = int(frame["requests"].iloc[0]) if len(frame) else 0
+    fig.update_layout(
+        title=f"v2 share for each configured weight ({n} real requests each; bars: binomial model, 99 %)",
+        xaxis_title="configured v2 weight (%)",
+        yaxis_title="observed v2 share (%)",
+        height=360,
+        template="plotly_white",
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+    )
+    return fig
+
+
+# --- part 5: who may reach whom ----------------------------------------------------------------------
+
+
+def reachability_figure(matrix: policy.Reachability, *, title: str = "Who may open a connection to whom") -> go.Figure:
+    """A small plotly heatmap of a :func:`course_lib.policy.reachability` matrix (green allowed, red denied, grey
+    the pod itself).
+
+    Used in: notebook 05.
+    """
+    import plotly.graph_objects as go
+
+    index = {name: i for i, name in enumerate(matrix.pods)}
+    z: list[list[float | None]] = [[None] * len(matrix.pods) for _ in matrix.pods]
+    text = [["self"] * len(matrix.pods) for _ in matrix.pods]
+    for v in matrix.verdicts:
+        z[index[v.src]][index[v.dst]] = 1.0 if v.allowed else 0.0
+        text[index[v.src]][index[v.dst]] = f"allowed :{v.port}" if v.allowed else "denied"
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(matrix.pods),
+            y=list(matrix.pods),
+            text=text,
+            texttemplate="%{text}",
+            colorscale=[[0, "#f4b6b6"], [1, "#9fd8a4"]],
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            xgap=2,
+            ygap=2,
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=300,
+        width=520,
+        margin={"l": 110, "r": 20, "t": 50, "b": 40},
+        xaxis_title="to",
+        yaxis_title="from",
+        yaxis_autorange="reversed",
+        template="plotly_white",
+    )
+    return fig
+
+
+# --- part 8: PostgreSQL ------------------------------------------------------------------------------
+
+
+def pitr_figure(catalog: postgres.BackupCatalog, *, target: datetime | str | None = None) -> Any:
+    """A timeline: base backups (bars), the archived WAL (a band, gaps in red), recoverable windows and the target.
+
+    Used in: notebook 08.
+    """
+    import plotly.graph_objects as go
+
+    from .postgres import _utc, check_recovery_target
+
+    fig = go.Figure()
+    y_wal, y_win, y_bk = "WAL archive", "recoverable", "base backups"
+    fig.add_trace(
+        go.Scatter(
+            x=[catalog.wal_start, catalog.wal_end], y=[y_wal] * 2, mode="lines", line={"width": 14}, name="archived WAL"
+        )
+    )
+    for g0, g1 in catalog.gaps:
+        fig.add_trace(
+            go.Scatter(x=[g0, g1], y=[y_wal] * 2, mode="lines", line={"width": 14, "color": "#cf222e"}, name="WAL gap")
+        )
+    for i, (s, e) in enumerate(catalog.windows()):
+        fig.add_trace(
+            go.Scatter(
+                x=[s, e],
+                y=[y_win] * 2,
+                mode="lines",
+                line={"width": 14, "color": "#1a7f37"},
+                name="recoverable",
+                showlegend=i == 0,
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[b.started for b in catalog.backups],
+            y=[y_bk] * len(catalog.backups),
+            mode="markers",
+            marker={"symbol": "square", "size": 12},
+            name="base backup",
+            text=[b.name for b in catalog.backups],
+        )
+    )
+    if target is not None:
+        t = _utc(target, what="target")
+        ok = check_recovery_target(t, catalog).recoverable
+        fig.add_vline(x=t, line_dash="dash", line_color="#1a7f37" if ok else "#cf222e")
+        fig.add_annotation(x=t, y=1.08, yref="paper", text="recovery target", showarrow=False)
+    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Point-in-time recovery")
+    return fig
+
+
+def failover_figure(run: postgres.FailoverRun) -> Any:
+    """Timeline of a :class:`course_lib.postgres.FailoverRun`: each acknowledged write as a dot, the failover steps as lines.
+
+    Used in: notebook 08.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[t for _, t in run.writes], y=[i for i, _ in run.writes], mode="markers", marker={"size": 4},
+            name="write acknowledged",
+        )
+    )  # fmt: skip
+    for what, t in run.events:
+        fig.add_vline(x=t, line_dash="dot", line_color="#cf222e" if "killed" in what else "#57606a")
+    fig.add_vrect(x0=0, x1=run.rto, fillcolor="#cf222e", opacity=0.12, line_width=0, annotation_text="RTO")
+    fig.update_layout(
+        height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10}, title="Failover: writes through PgBouncer",
+        xaxis_title="seconds after the primary was killed", yaxis_title="write id",
+    )  # fmt: skip
+    return fig
+
+
+# --- part 9: regions ---------------------------------------------------------------------------------
+
+
+def region_cost_figure(table: Any) -> Any:
+    """A bar chart of :func:`course_lib.regions.region_costs`, coloured by geography.
+
+    Used in: notebook 09.
+    """
+    import plotly.express as px
+
+    fig = px.bar(table, x="region", y="usd_per_month", color="geography", title="A second cluster, per region")
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title="USD per month")
+    return fig
+
+
 __all__ = [
     "STATE_COLORS",
+    "failover_figure",
+    "observed_split_figure",
+    "pitr_figure",
+    "rate_limit_figure",
+    "reachability_figure",
+    "region_cost_figure",
+    "split_figure",
+    "sweep_figure",
     "alert_timeline",
     "downsample",
     "figure_points",
@@ -250,5 +573,6 @@ __all__ = [
     "lines",
     "log_volume",
     "node_cpu",
+    "panel_figures",
     "request_rate",
 ]

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from .errors import ConfigError, SandboxError
 from .exercises import CheckResult, exercise
-from .pins import CNPG_CHART_VERSION, CNPG_HELM_REPO, CNPG_VERSION
+from .pins import CNPG_CHART, CNPG_CHART_VERSION, CNPG_VERSION
 
 CNPG_MANIFEST_URL = (
     "https://raw.githubusercontent.com/cloudnative-pg/cloudnative-pg/release-{minor}/releases/cnpg-{version}.yaml"
@@ -103,40 +103,19 @@ def install_commands(*, version: str = CNPG_VERSION, chart_version: str = CNPG_C
     if len(parts) != 3 or not all(p.isdigit() for p in parts):
         raise ConfigError(f"version {version!r} is not X.Y.Z", hint=f"e.g. {CNPG_VERSION!r}")
     minor = ".".join(parts[:2])
+    import shlex
+
+    chart = CNPG_CHART if chart_version == CNPG_CHART.version else replace(CNPG_CHART, version=chart_version)
     helm = (
-        f"helm repo add cnpg {CNPG_HELM_REPO}",
-        "helm repo update",
-        f"helm upgrade --install cnpg cnpg/cloudnative-pg --version {chart_version} \\",
-        "  --namespace cnpg-system --create-namespace --wait",
+        f"helm repo add {chart.repo_name} {chart.repo_url}",
+        f"helm repo update {chart.repo_name}",
+        shlex.join(["helm", *chart.install_args(), "--wait"]),
     )
     manifest = (
         f"kubectl apply --server-side -f {CNPG_MANIFEST_URL.format(minor=minor, version=version)}",
         "kubectl rollout status deployment -n cnpg-system cnpg-controller-manager",
     )
     return CnpgInstall(version, chart_version, helm, manifest)
-
-
-def install_operator(settings: Any, *, confirm: bool = False, timeout: float = 600.0) -> str:
-    """Install (or upgrade) the pinned operator with Helm on a cluster target and wait for it.
-
-    Raises:
-        ConfigError: on the sandbox (no containers run there), or without ``confirm=True`` (checked first).
-        ToolMissingError: ``helm`` is not installed (``make tools``).
-
-    Used in: notebook 08 (cluster targets only).
-    """
-    from .tools import run
-
-    if settings.target == "sandbox":
-        raise ConfigError("the sandbox runs no containers, so no operator", hint="use target='doks' or 'kubeconfig'")
-    if not confirm:
-        raise ConfigError("installing the operator changes your cluster", hint="pass confirm=True when you mean it")
-    conn = [*(["--kubeconfig", settings.kubeconfig] if settings.kubeconfig else [])]
-    conn += ["--kube-context", settings.context] if settings.context else []
-    run("helm", ["repo", "add", "cnpg", CNPG_HELM_REPO, "--force-update"], what="helm repo add cnpg")
-    args = ["upgrade", "--install", "cnpg", "cnpg/cloudnative-pg", "--version", CNPG_CHART_VERSION]
-    args += ["--namespace", "cnpg-system", "--create-namespace", "--wait", "--timeout", f"{int(timeout)}s", *conn]
-    return run("helm", args, timeout=timeout + 30, what="helm upgrade --install cnpg").stdout
 
 
 # --- services, failover, connections -------------------------------------------------------------
@@ -486,54 +465,6 @@ def example_catalog(
     return BackupCatalog(tuple(backups), backups[0].started, now - archive_lag, (gap,) if gap else ())
 
 
-def pitr_figure(catalog: BackupCatalog, *, target: datetime | str | None = None) -> Any:
-    """A timeline: base backups (bars), the archived WAL (a band, gaps in red), recoverable windows and the target.
-
-    Used in: notebook 08.
-    """
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    y_wal, y_win, y_bk = "WAL archive", "recoverable", "base backups"
-    fig.add_trace(
-        go.Scatter(
-            x=[catalog.wal_start, catalog.wal_end], y=[y_wal] * 2, mode="lines", line={"width": 14}, name="archived WAL"
-        )
-    )
-    for g0, g1 in catalog.gaps:
-        fig.add_trace(
-            go.Scatter(x=[g0, g1], y=[y_wal] * 2, mode="lines", line={"width": 14, "color": "#cf222e"}, name="WAL gap")
-        )
-    for i, (s, e) in enumerate(catalog.windows()):
-        fig.add_trace(
-            go.Scatter(
-                x=[s, e],
-                y=[y_win] * 2,
-                mode="lines",
-                line={"width": 14, "color": "#1a7f37"},
-                name="recoverable",
-                showlegend=i == 0,
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=[b.started for b in catalog.backups],
-            y=[y_bk] * len(catalog.backups),
-            mode="markers",
-            marker={"symbol": "square", "size": 12},
-            name="base backup",
-            text=[b.name for b in catalog.backups],
-        )
-    )
-    if target is not None:
-        t = _utc(target, what="target")
-        ok = check_recovery_target(t, catalog).recoverable
-        fig.add_vline(x=t, line_dash="dash", line_color="#1a7f37" if ok else "#cf222e")
-        fig.add_annotation(x=t, y=1.08, yref="paper", text="recovery target", showarrow=False)
-    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Point-in-time recovery")
-    return fig
-
-
 # --- the sandbox's real PostgreSQL: failover, PITR and pooling drills --------------------------------------------
 
 
@@ -541,7 +472,7 @@ def backup_catalog(db: Any) -> BackupCatalog:
     """The real catalogue of a running sandbox PostgreSQL (``session.postgres()``): its base backups, and the WAL
     archive from the first backup to the newest archived file (its archive time).
 
-    It is the same structure as :func:`example_catalog`, so :func:`check_recovery_target` and :func:`pitr_figure`
+    It is the same structure as :func:`example_catalog`, so :func:`check_recovery_target` and :func:`course_lib.plots.pitr_figure`
     reason over what is really in the archive.
 
     Used in: notebook 08.
@@ -699,30 +630,6 @@ def _lsn_int(lsn: str) -> int:
     """``'0/5023A10'`` → a comparable integer (PostgreSQL's pg_lsn)."""
     hi, lo = lsn.split("/")
     return (int(hi, 16) << 32) + int(lo, 16)
-
-
-def failover_figure(run: FailoverRun) -> Any:
-    """Timeline of a :class:`FailoverRun`: each acknowledged write as a dot, the failover steps as lines.
-
-    Used in: notebook 08.
-    """
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[t for _, t in run.writes], y=[i for i, _ in run.writes], mode="markers", marker={"size": 4},
-            name="write acknowledged",
-        )
-    )  # fmt: skip
-    for what, t in run.events:
-        fig.add_vline(x=t, line_dash="dot", line_color="#cf222e" if "killed" in what else "#57606a")
-    fig.add_vrect(x0=0, x1=run.rto, fillcolor="#cf222e", opacity=0.12, line_width=0, annotation_text="RTO")
-    fig.update_layout(
-        height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10}, title="Failover: writes through PgBouncer",
-        xaxis_title="seconds after the primary was killed", yaxis_title="write id",
-    )  # fmt: skip
-    return fig
 
 
 @dataclass(frozen=True)
@@ -1028,7 +935,6 @@ __all__ = [
     "backup_catalog",
     "bad_update",
     "failover_drill",
-    "failover_figure",
     "pooling_drill",
     "CnpgInstall",
     "FailoverResult",
@@ -1039,9 +945,7 @@ __all__ = [
     "connection_string",
     "example_catalog",
     "install_commands",
-    "install_operator",
     "managed_vs_operator",
-    "pitr_figure",
     "setup_costs",
     "sandbox_crds",
     "sandbox_prerequisites",

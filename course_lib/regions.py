@@ -342,12 +342,25 @@ def global_service(
 ) -> dict[str, Any]:
     """A Service shared across the mesh: same name and namespace in every cluster plus ``service.cilium.io/global``.
 
+    For ``checkout`` in ``shop`` it is Part 4's checkout Service (same labels, selector and ports), marked global:
+    the parts share that object on purpose, and only the annotation is added.
+
     Used in: notebook 09.
     """
     from .manifests import object_meta
 
-    meta = object_meta(name, namespace=namespace, labels=labels, annotations={"service.cilium.io/global": "true"})
-    spec = {"selector": {"app": name}, "ports": [{"name": "http", "port": port, "targetPort": "http"}]}
+    meta = object_meta(
+        name,
+        namespace=namespace,
+        labels=labels,
+        extra_labels={"app": name},
+        annotations={"service.cilium.io/global": "true"},
+    )
+    spec = {
+        "type": "ClusterIP",
+        "selector": {"app": name},
+        "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
+    }
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
@@ -528,18 +541,6 @@ def region_costs(spec: Any, *, regions: Sequence[str] | None = None, options: An
             }
         )
     return pd.DataFrame(rows)
-
-
-def region_cost_figure(table: Any) -> Any:
-    """A bar chart of :func:`region_costs`, coloured by geography.
-
-    Used in: notebook 09.
-    """
-    import plotly.express as px
-
-    fig = px.bar(table, x="region", y="usd_per_month", color="geography", title="A second cluster, per region")
-    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_title="USD per month")
-    return fig
 
 
 # --- exercise --------------------------------------------------------------------------------------
@@ -737,7 +738,6 @@ __all__ = [
     "generated_applications",
     "global_service",
     "match_clusters",
-    "region_cost_figure",
     "region_costs",
     "regional_ingress",
     "selector_matches",

@@ -20,7 +20,6 @@ Used in: notebook 04.
 
 from __future__ import annotations
 
-import html
 import math
 import urllib.parse
 from collections.abc import Mapping
@@ -32,7 +31,6 @@ from .exercises import CheckResult, exercise
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    import plotly.graph_objects as go
 
     from .manifests import ValidationReport
 
@@ -393,130 +391,7 @@ def simulate_split(canary_percent: int, *, requests: int = 1000, seed: int = 4) 
     return SplitSimulation(canary_percent, requests, seed, int(to_canary.sum()), frame)
 
 
-def split_figure(sim: SplitSimulation, *, max_points: int = 200) -> go.Figure:
-    """Plot the running canary share of a simulation against the target and its 95 % band.
-
-    The curve is thinned to at most ``max_points`` points (evenly spaced, the last request always kept) so the
-    figure stays small in a notebook.
-
-    Used in: notebook 04.
-    """
-    import numpy as np
-    import plotly.graph_objects as go
-
-    frame = sim.frame
-    idx = np.unique(np.linspace(0, len(frame) - 1, num=min(max_points, len(frame))).round().astype(int))
-    part = frame.iloc[idx]
-    x = part["request"].tolist()
-    target = sim.canary_percent
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=(100 * part["high"]).round(2).tolist(),
-            mode="lines",
-            line={"width": 0},
-            showlegend=False,
-            hoverinfo="skip",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=(100 * part["low"]).round(2).tolist(),
-            mode="lines",
-            line={"width": 0},
-            fill="tonexty",
-            fillcolor="rgba(31,119,180,0.15)",
-            name="95% band",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(x=[x[0], x[-1]], y=[target, target], mode="lines", line={"dash": "dash"}, name=f"target {target}%")
-    )
-    fig.add_trace(
-        go.Scatter(x=x, y=(100 * part["canary_share"]).round(2).tolist(), mode="lines", name="observed canary share")
-    )
-    fig.update_layout(
-        title=f"Canary share over {sim.requests} requests ({sim.canary} to v2, seed {sim.seed})",
-        xaxis_title="requests sent",
-        yaxis_title="% of requests to v2",
-        height=360,
-        margin={"l": 50, "r": 20, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.25},
-        template="plotly_white",
-    )
-    fig.update_yaxes(range=[0, min(100, max(2 * target, target + 15))])
-    return fig
-
-
 # --- the slider -------------------------------------------------------------------------------------
-
-
-def canary_slider(
-    *,
-    initial: int = 10,
-    requests: int = 1000,
-    seed: int = 4,
-    namespace: str = "shop",
-    host: str = "checkout",
-    static: bool | None = None,
-) -> Any:
-    """A canary slider: move it and the VirtualService/TraefikService weights are rebuilt, validated and simulated.
-
-    Where no live frontend can draw widgets (papermill, HTML export, ``COURSE_STATIC_WIDGETS=1``) it returns the
-    simulation figure for ``initial`` instead, so the executed notebook still shows a result.
-
-    Args:
-        initial: canary share the slider starts at.
-        requests: simulated requests per position.
-        seed: random seed of the simulation.
-        namespace: namespace of the objects.
-        host: the Service the canary splits.
-        static: ``True`` returns the figure; ``False`` the widget; ``None`` decides with
-            :func:`course_lib.widgets.live_frontend`.
-
-    Raises:
-        ConfigError: ``initial`` or ``requests`` out of range (before anything is built).
-
-    Used in: notebook 04.
-    """
-    from .widgets import live_frontend
-
-    canary_weights(initial)
-    sim = simulate_split(initial, requests=requests, seed=seed)
-    if static is None:
-        static = not live_frontend()
-    if static:
-        return split_figure(sim)
-    return _build_slider(initial=initial, requests=requests, seed=seed, namespace=namespace, host=host)
-
-
-def _build_slider(*, initial: int, requests: int, seed: int, namespace: str, host: str) -> Any:
-    import ipywidgets as w
-    from IPython.display import display
-
-    slider = w.IntSlider(value=initial, min=0, max=100, step=5, description="canary %", continuous_update=False)
-    status = w.HTML()
-    out = w.Output()
-
-    def on_change(_: Any = None) -> None:
-        plan = canary_plan(slider.value, namespace=namespace, host=host)
-        sim = simulate_split(slider.value, requests=requests, seed=seed)
-        color = "#1a7f37" if plan.ok else "#cf222e"
-        status.value = f"<span style='color:{color}'>{html.escape(str(plan))}</span><br>{html.escape(str(sim))}"
-        status.value = status.value.replace("\n", "<br>")
-        out.clear_output(wait=True)
-        with out:
-            display(split_figure(sim))
-            print(plan.to_yaml())
-
-    slider.observe(on_change, names="value")
-    box = w.VBox([slider, status, out])
-    box.update = on_change  # type: ignore[attr-defined]  # lets tests trigger a redraw
-    box.slider = slider  # type: ignore[attr-defined]
-    on_change()
-    return box
 
 
 # --- Your turn ----------------------------------------------------------------------------------------
@@ -1003,20 +878,6 @@ def measure_split(
     return ObservedSplit(canary_percent, requests, int(to_canary.sum()), sum(b == "failed" for b in backends), z, frame)
 
 
-def observed_split_figure(run: ObservedSplit, *, max_points: int = 200) -> go.Figure:
-    """The observed canary share over the requests, against the configured weight and the binomial model's band.
-
-    Used in: notebook 04.
-    """
-    sim = SplitSimulation(run.canary_percent, run.requests, 0, run.canary, run.frame)
-    fig = split_figure(sim, max_points=max_points)
-    level = "99%" if run.z > 2 else "95%"
-    fig.data[1].name = f"binomial model, {level} band"
-    fig.data[3].name = "observed through Traefik"
-    fig.update_layout(title=f"Canary share over {run.requests} real requests through Traefik ({run.canary} to v2)")
-    return fig
-
-
 @dataclass(frozen=True)
 class RateLimitRun:
     """A burst of real requests through the rate-limited route.
@@ -1097,35 +958,6 @@ def rate_limit_burst(
         status = edge_request(web, host, f"/limited/{i}").status
         rows.append({"t": time.perf_counter() - start, "status": status})
     return RateLimitRun(average, burst, pd.DataFrame(rows))
-
-
-def rate_limit_figure(run: RateLimitRun) -> go.Figure:
-    """Accepted and rejected (429) requests against time, per 100 ms.
-
-    Used in: notebook 04.
-    """
-    import plotly.graph_objects as go
-
-    frame = run.frame.assign(bin=(run.frame["t"] // 0.1) * 0.1)
-    counts = frame.groupby(["bin", "status"]).size().unstack(fill_value=0)
-    fig = go.Figure()
-    for status, color in ((200, "#1a7f37"), (429, "#cf222e")):
-        if status in counts:
-            fig.add_trace(
-                go.Bar(
-                    x=counts.index.round(1).tolist(), y=counts[status].tolist(), name=str(status), marker_color=color
-                )
-            )
-    fig.update_layout(
-        barmode="stack",
-        title=f"{run.requests} requests in {run.duration:.1f} s against average {run.average}/s, burst {run.burst}",
-        xaxis_title="seconds since the first request",
-        yaxis_title="requests per 100 ms",
-        height=320,
-        template="plotly_white",
-        margin={"l": 50, "r": 20, "t": 50, "b": 40},
-    )
-    return fig
 
 
 def set_canary_weight(
@@ -1334,82 +1166,6 @@ def weight_sweep(
     return pd.DataFrame(rows)
 
 
-def sweep_figure(frame: pd.DataFrame) -> go.Figure:
-    """Observed v2 share against the configured weight, with the binomial model's 99 % band as error bars.
-
-    Used in: notebook 04.
-    """
-    import plotly.graph_objects as go
-
-    x = frame["configured"].tolist()
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", line={"dash": "dash"}, name="observed = configured"))
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=frame["observed"].tolist(),
-            mode="markers",
-            marker={"size": 10},
-            name="observed through Traefik",
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": (frame["model_high"] - frame["observed"]).clip(lower=0).tolist(),
-                "arrayminus": (frame["observed"] - frame["model_low"]).clip(lower=0).tolist(),
-            },
-        )
-    )
-    n = int(frame["requests"].iloc[0]) if len(frame) else 0
-    fig.update_layout(
-        title=f"v2 share for each configured weight ({n} real requests each; bars: binomial model, 99 %)",
-        xaxis_title="configured v2 weight (%)",
-        yaxis_title="observed v2 share (%)",
-        height=360,
-        template="plotly_white",
-        margin={"l": 50, "r": 20, "t": 50, "b": 40},
-    )
-    return fig
-
-
-def live_canary_slider(
-    cluster: Any, edge: Edge, *, initial: int = 10, requests: int = 200, static: bool | None = None
-) -> Any:
-    """A slider that drives the *real* canary: each position applies the TraefikService weight, sends ``requests``
-    real requests through Traefik and plots what they hit. Without a live frontend (batch runs) it returns
-    :func:`sweep_figure` of a :func:`weight_sweep` instead.
-
-    Used in: notebook 04.
-    """
-    from .widgets import live_frontend
-
-    canary_weights(initial)
-    if static is None:
-        static = not live_frontend()
-    if static:
-        return sweep_figure(weight_sweep(cluster, edge, requests=requests, restore=initial))
-    import ipywidgets as w
-    from IPython.display import display
-
-    slider = w.IntSlider(value=initial, min=0, max=100, step=5, description="v2 weight", continuous_update=False)
-    status = w.HTML()
-    out = w.Output()
-
-    def on_change(_: Any = None) -> None:
-        set_canary_weight(cluster, edge.traefik.api, slider.value, namespace=edge.namespace, labels=edge.labels)
-        run = measure_split(edge.traefik.web, canary_percent=slider.value, requests=requests, z=Z99)
-        status.value = html.escape(str(run))
-        out.clear_output(wait=True)
-        with out:
-            display(observed_split_figure(run))
-
-    slider.observe(on_change, names="value")
-    box = w.VBox([slider, status, out])
-    box.update = on_change  # type: ignore[attr-defined]
-    box.slider = slider  # type: ignore[attr-defined]
-    on_change()
-    return box
-
-
 #: Part 3's PromQL for Traefik's per-backend request rate (``exported_service``: see :func:`traefik_request_rates`).
 TRAEFIK_RATE_PROMQL = 'sum by (exported_service) (rate(traefik_service_requests_total{job="traefik"}[30s]))'
 
@@ -1448,9 +1204,7 @@ __all__ = [
     "expected_rejections",
     "gateway_objects",
     "measure_split",
-    "observed_split_figure",
     "rate_limit_burst",
-    "rate_limit_figure",
     "self_signed_tls",
     "set_canary_weight",
     "start_edge",
@@ -1458,8 +1212,6 @@ __all__ = [
     "wait_for_routes",
     "TRAEFIK_RATE_PROMQL",
     "traefik_request_rates",
-    "live_canary_slider",
-    "sweep_figure",
     "weight_sweep",
     "ISTIO_VERSION",
     "STABLE",
@@ -1469,12 +1221,10 @@ __all__ = [
     "binomial_band",
     "canary_objects",
     "canary_plan",
-    "canary_slider",
     "canary_weights",
     "istio_install_commands",
     "route_weights",
     "simulate_split",
-    "split_figure",
     "traefik_install_commands",
     "traefik_values",
 ]

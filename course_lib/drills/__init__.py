@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ConfigError, CourseError
 from ..exercises import CheckResult, exercise
+from ..exercises import check as check_exercise
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..session import Session
@@ -142,7 +143,7 @@ def drill(cls: type[Drill]) -> type[Drill]:
         return answer._verdict()
 
     check.__doc__ = f"Part {int(cls.id[:2])} drill: {cls.title}"
-    exercise(cls.id)(check)
+    exercise(cls.id, live=True)(check)
     return cls
 
 
@@ -196,9 +197,7 @@ class DrillRun:
 
     def check(self) -> CheckResult:
         """Is it fixed? Reads the live cluster, records the verdict in the learner's progress."""
-        from ..exercises import check
-
-        return check(self.drill.id, self)
+        return check_exercise(self.drill.id, self)
 
     def _verdict(self) -> CheckResult:
         if self.unavailable:

@@ -26,7 +26,6 @@ from ._dashboards import (
     configmap_dashboard,
     dashboard_configmap,
     dashboard_json,
-    panel_figures,
     panel_queries,
     panels_frame,
     roundtrip,
@@ -34,7 +33,14 @@ from ._dashboards import (
 from ._datadog import DatadogMonitor, api_payloads, parse_hcl, seed_monitors, terraform_hcl
 from ._exercise import ERROR_RATIO_REFERENCE, CheckResult, check_error_ratio
 from ._frames import matrix_frame, streams_frame, vector_frame
-from ._install import KUBE_PROMETHEUS_STACK_VERSION, HelmInstall, kube_prometheus_stack_install, victorialogs_install
+from ._install import (
+    KUBE_PROMETHEUS_STACK_VERSION,
+    HelmInstall,
+    kube_prometheus_stack_install,
+    prometheus_port_forward,
+    prometheus_url,
+    victorialogs_install,
+)
 from ._prometheus import Alertmanager, BuildInfo, Prometheus, latency_quantiles
 from ._time import parse_duration, parse_step, parse_time
 from ._victorialogs import LOGQL_TO_LOGSQL, VictoriaLogs, entries_frame, hits_frame
@@ -66,11 +72,12 @@ __all__ = [
     "entries_frame",
     "hits_frame",
     "kube_prometheus_stack_install",
+    "prometheus_port_forward",
+    "prometheus_url",
     "victorialogs_install",
     "latency_quantiles",
     "matrix_frame",
     "notifications_frame",
-    "panel_figures",
     "panel_queries",
     "panels_frame",
     "parse_duration",

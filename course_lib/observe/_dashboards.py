@@ -29,12 +29,9 @@ from ._exercise import ERROR_RATIO_REFERENCE
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    import plotly.graph_objects as go
     from grafana_foundation_sdk.builders.dashboard import Dashboard as DashboardBuilder
     from grafana_foundation_sdk.models.dashboard import Dashboard as DashboardModel
 
-    from ._prometheus import Prometheus
-    from ._victorialogs import VictoriaLogs
 
 #: The SDK is pinned to its newest versioned branch, 11.6 (see pyproject.toml); its dashboards have
 #: ``schemaVersion`` 41, which the Grafana of kube-prometheus-stack (:data:`course_lib.pins.GRAFANA_VERSION`) loads
@@ -347,35 +344,6 @@ def panels_frame(dashboard: Any) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=["title", "type", "datasource", "unit", "query"])
-
-
-def panel_figures(
-    dashboard: Any,
-    *,
-    prom: Prometheus | None,
-    logs: VictoriaLogs | None = None,
-    start: str = "-15m",
-    step: str = "15s",
-) -> list[go.Figure]:
-    """The dashboard's panels drawn with plotly: each query run live against ``prom`` (PromQL) or ``logs``
-    (VictoriaLogs, with the LogsQL twin of the panel's LogQL from :data:`LOGQL_TO_LOGSQL`, counted per minute; the
-    course does not run or query Loki, which is AGPL-3.0).
-
-    A panel whose data source is not given (or whose LogQL has no known twin) is skipped. Log panels are drawn as
-    stacked bars by level.
-    """
-    from .. import plots
-    from ._victorialogs import LOGQL_TO_LOGSQL
-
-    twins = {logql: logsql for logql, logsql, _ in LOGQL_TO_LOGSQL}
-    figures = []
-    for title, kind, expr in panel_queries(dashboard):
-        if kind == "prometheus" and prom is not None:
-            figures.append(plots.lines(prom.query_range(expr, start=start, step=step), title=title, y_title=expr[:60]))
-        elif kind == "loki" and logs is not None and expr in twins:
-            frame = logs.stats_range(twins[expr], start=start, step="1m")
-            figures.append(plots.log_volume(frame, title=f"{title} (its LogsQL twin on VictoriaLogs)"))
-    return figures
 
 
 # --- the ConfigMap the sidecar loads --------------------------------------------------------------------------

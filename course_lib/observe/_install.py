@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import validate_name
+from ..errors import ConfigError
 from ..pins import (
     KUBE_PROMETHEUS_STACK_VALUES,
     KUBE_PROMETHEUS_STACK_VERSION,
@@ -135,3 +136,70 @@ def victorialogs_install(*, namespace: str = "monitoring") -> HelmInstall:
         {"remoteWrite": [{"url": url}]},
         commands,
     )
+
+
+def kube_prometheus_stack_fullname(release: str = "monitoring") -> str:
+    """The name prefix kube-prometheus-stack gives its objects for ``release`` (its ``fullname`` helper: the release
+    name, plus ``-kube-prometheus-stack`` unless the release name contains it, cut to 26 characters).
+
+    Example:
+        >>> kube_prometheus_stack_fullname("monitoring")
+        'monitoring-kube-prometheus'
+        >>> kube_prometheus_stack_fullname("kube-prometheus-stack")
+        'kube-prometheus-stack'
+    """
+    validate_name(release, what="release")
+    name = release if "kube-prometheus-stack" in release else f"{release}-kube-prometheus-stack"
+    return name[:26].rstrip("-")
+
+
+def prometheus_port_forward(*, release: str = "monitoring", namespace: str = "monitoring", port: int = 9090) -> str:
+    """The ``kubectl port-forward`` that opens kube-prometheus-stack's Prometheus on ``http://127.0.0.1:<port>``.
+
+    Example:
+        >>> prometheus_port_forward()
+        'kubectl port-forward -n monitoring svc/monitoring-kube-prometheus-prometheus 9090'
+
+    Used in: notebook 03.
+    """
+    validate_name(namespace, what="namespace")
+    service = f"{kube_prometheus_stack_fullname(release)}-prometheus"
+    local = "" if port == 9090 else f"{port}:"
+    return f"kubectl port-forward -n {namespace} svc/{service} {local}9090"
+
+
+def prometheus_url(
+    stack: Any = None, url: str | None = None, *, release: str = "monitoring", namespace: str = "monitoring"
+) -> str:
+    """The Prometheus a notebook queries: the sandbox's (``stack``), else the ``prometheus_url`` parameter.
+
+    The course never dials in-cluster addresses itself: on a cluster target Prometheus is reached through a
+    port-forward the learner opens, so a missing URL is an error that says exactly which one.
+
+    Raises:
+        ConfigError: no stack and no URL (the message is the port-forward to run and the value to pass), or a URL
+            that is not http(s).
+
+    Example:
+        >>> prometheus_url(url="http://127.0.0.1:9090")
+        'http://127.0.0.1:9090'
+
+    Used in: notebook 03.
+    """
+    from ..config import is_http_url
+
+    if stack is not None:
+        return str(stack.endpoints.prometheus)
+    if url is None or url == "":
+        raise ConfigError(
+            f"on a cluster target, run `{prometheus_port_forward(release=release, namespace=namespace)}` in a "
+            'terminal and pass prometheus_url = "http://127.0.0.1:9090"',
+            hint="e.g. course run --parts 3 --target kubeconfig -p prometheus_url=http://127.0.0.1:9090 (install "
+            "kube-prometheus-stack first with the commands of section 2)",
+        )
+    if not is_http_url(url):
+        raise ConfigError(
+            f"prometheus_url must be an http:// or https:// URL, got {url!r}",
+            hint="e.g. http://127.0.0.1:9090 (a port-forward)",
+        )
+    return url

@@ -16,7 +16,6 @@ from __future__ import annotations
 from ._api import (
     ClusterInfo,
     DeleteResult,
-    DOApi,
     KubeconfigFile,
     PlannedRequest,
     RequestPlan,
@@ -26,6 +25,7 @@ from ._api import (
     kubeconfig,
     plan_requests,
 )
+from ._client import DOApi, get_options
 from ._cost import (
     COURSE_LOAD_BALANCERS,
     COURSE_VOLUMES_GB,
@@ -39,7 +39,7 @@ from ._cost import (
 )
 from ._exercise import check_budget_spec, check_leftover_kinds
 from ._leftovers import Leftover, LeftoverReport, find_leftovers, leftover_plan
-from ._options import Options, Size, get_options, snapshot_options
+from ._options import Options, Size, snapshot_options
 from ._spec import MAX_NODES_PER_POOL, ClusterSpec, NodePool
 from ._terraform import FmtResult, TerraformFiles, fmt_check, render_terraform, write_terraform
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError, CostLimitError
+from ._client import get_options
 from ._options import HOURS_PER_MONTH
 
 if TYPE_CHECKING:
@@ -129,8 +130,6 @@ def estimate_cost(
 
     Used in: notebook 01.
     """
-    from ._options import get_options
-
     if load_balancers < 0 or volumes_gb < 0:
         raise ConfigError(
             "load_balancers and volumes_gb must not be negative",
@@ -168,8 +167,10 @@ def estimate_cost(
     )
 
 
-def check_cost(estimate: CostEstimate, *, max_hourly_cost: float) -> CostEstimate:
+def check_cost(estimate: CostEstimate, *, max_hourly_cost: float, hint: str | None = None) -> CostEstimate:
     """Raise :class:`CostLimitError` when the worst-case hourly cost is above ``max_hourly_cost``.
+
+    ``hint`` replaces the default advice (e.g. with the command-line option that sets the limit).
 
     Example:
         >>> from course_lib.provision import ClusterSpec
@@ -183,7 +184,8 @@ def check_cost(estimate: CostEstimate, *, max_hourly_cost: float) -> CostEstimat
         raise CostLimitError(
             f"cluster {estimate.cluster!r} would cost up to ${estimate.max_hourly:.4f}/hour, "
             f"above the limit of ${max_hourly_cost:.2f}/hour",
-            hint=(
+            hint=hint
+            or (
                 "choose a smaller node size or fewer nodes (a lower max_nodes when autoscaling), or raise "
                 "Settings.max_hourly_cost on purpose"
             ),

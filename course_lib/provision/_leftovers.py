@@ -31,7 +31,7 @@ from ..config import COURSE_TAG
 from ..errors import ProvisionError
 
 if TYPE_CHECKING:
-    from ._api import DOApi
+    from ._client import DOApi
 
 Kind = Literal["load_balancer", "volume", "snapshot", "droplet"]
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -229,7 +229,7 @@ def find_leftovers(*, delete: bool = False, api: DOApi | None = None) -> Leftove
 
     Used in: notebook 11, ``course provision leftovers``.
     """
-    from ._api import DOApi
+    from ._client import DOApi
 
     api = api if api is not None else DOApi()
     c = api.client

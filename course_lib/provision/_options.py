@@ -191,26 +191,3 @@ def snapshot_options() -> Options:
     Used in: notebook 01, notebook 11.
     """
     return _snapshot(str(data_dir()))
-
-
-def get_options(*, live: bool | None = None) -> Options:
-    """Valid regions, sizes and versions with prices.
-
-    Args:
-        live: ``True`` reads the API (needs ``DIGITALOCEAN_TOKEN``), ``False`` uses the snapshot, ``None`` (default)
-            reads the API when a token is set and the snapshot otherwise.
-
-    Example:
-        >>> opts = get_options(live=False)
-        >>> "s-2vcpu-4gb" in opts.size_slugs
-        True
-
-    Used in: notebook 01.
-    """
-    from ..config import token
-
-    if live is False or (live is None and token() is None):
-        return snapshot_options()
-    from ._api import DOApi
-
-    return DOApi().options()

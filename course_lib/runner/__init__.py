@@ -12,7 +12,7 @@ Example:
 
 The stages live in private modules: ``_discover`` (notebooks, parts, parameters), ``_plan`` (jobs, matrix rows,
 parameter checks before any kernel), ``_execute`` (papermill, redaction, timeouts), ``_run`` (a batch: waves,
-per-learner sandboxes), ``_report`` (report.json / report.html, instructor summary) and ``_build``
+per-learner sandboxes), ``_kubernetes`` (the same batch as one Kubernetes Job per learner), ``_report`` (report.json / report.html, instructor summary) and ``_build``
 (``course notebooks build``).
 
 Used in: notebook 00 (batches with papermill), ``course run``, ``make run``.
@@ -31,6 +31,8 @@ from ._discover import notebooks_dir as notebooks_dir
 from ._execute import HTML_PLOTLY as HTML_PLOTLY
 from ._execute import execute as execute
 from ._execute import scrub_notebook_file as scrub_notebook_file
+from ._kubernetes import KubernetesRunReport, LearnerJob, run_on_kubernetes
+from ._kubernetes import job_manifest as job_manifest
 from ._plan import Job, plan_jobs, read_matrix
 from ._plan import parse_param_pairs as parse_param_pairs
 from ._report import JobResult, RunReport, instructor_summary, learner_cost
@@ -42,6 +44,8 @@ __all__ = [
     "TARGETS",
     "Job",
     "JobResult",
+    "KubernetesRunReport",
+    "LearnerJob",
     "Parameter",
     "Part",
     "RunReport",
@@ -53,5 +57,6 @@ __all__ = [
     "parts_table",
     "plan_jobs",
     "read_matrix",
+    "run_on_kubernetes",
     "run_parts",
 ]

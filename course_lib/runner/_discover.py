@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..parts import parse
 
 _PART_FILE = re.compile(r"^(\d\d)_([a-z0-9_]+)\.ipynb$")
 
@@ -133,23 +134,7 @@ def parts_table(parts: Sequence[Part] | None = None) -> Any:
 
 
 def parse_parts(spec: str | Iterable[int] | None, available: Sequence[Part]) -> list[Part]:
-    """Select parts by a spec like ``"0,3"``, ``"all"`` or a list of numbers; unknown numbers are an error."""
+    """Select parts by a spec like ``"0,3"``, ``"all"`` or a list of numbers (:func:`course_lib.parts.parse`);
+    unknown numbers are an error."""
     by_number = {p.number: p for p in available}
-    if spec is None or spec == "all":
-        return list(available)
-    if isinstance(spec, str):
-        try:
-            numbers = [int(x) for x in spec.replace(" ", "").split(",") if x]
-        except ValueError:
-            raise ConfigError(
-                f"cannot read parts {spec!r}", hint="give part numbers separated by commas, e.g. --parts 0,3"
-            ) from None
-    else:
-        numbers = list(spec)
-    unknown = [n for n in numbers if n not in by_number]
-    if unknown or not numbers:
-        raise ConfigError(
-            f"unknown part(s): {', '.join(map(str, unknown)) or '(none given)'}",
-            hint=f"available parts: {', '.join(str(n) for n in sorted(by_number))} (see `course list`)",
-        )
-    return [by_number[n] for n in dict.fromkeys(numbers)]
+    return [by_number[n] for n in parse(spec, by_number)]

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from course_lib import manifests as m
-from course_lib import observe
+from course_lib import observe, plots
 from course_lib.errors import ExerciseError, ValidationError
 from course_lib.manifests._observability import CHECKOUT_P95_EXPR
 from course_lib.observe import _dashboards as dash
@@ -157,14 +157,12 @@ def test_panel_figures_run_each_query_against_its_datasource() -> None:
 
         stats_range = query_range  # VictoriaLogs' LogsQL counterpart of a range query
 
-    figures = observe.panel_figures(
-        observe.checkout_dashboard(), prom=Fake("prom", "status"), logs=Fake("logs", "level")
-    )  # type: ignore[arg-type]
+    figures = plots.panel_figures(observe.checkout_dashboard(), prom=Fake("prom", "status"), logs=Fake("logs", "level"))  # type: ignore[arg-type]
     titles = [f.layout.title.text for f in figures]
     assert titles == [t if ds == "prometheus" else f"{t} (its LogsQL twin on VictoriaLogs)" for t, ds, _ in EXPECTED]
     twins = {logql: logsql for logql, logsql, _ in observe.LOGQL_TO_LOGSQL}
     assert asked == [("prom", q) if ds == "prometheus" else ("logs", twins[q]) for _, ds, q in EXPECTED]
-    assert len(observe.panel_figures(observe.checkout_dashboard(), prom=None)) == 0
+    assert len(plots.panel_figures(observe.checkout_dashboard(), prom=None)) == 0
 
 
 def test_importing_course_lib_observe_does_not_import_the_sdk() -> None:

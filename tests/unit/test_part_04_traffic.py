@@ -6,7 +6,7 @@ import ipywidgets as w
 import plotly.graph_objects as go
 import pytest
 
-from course_lib import traffic
+from course_lib import plots, traffic, widgets
 from course_lib.errors import ConfigError
 from course_lib.exercises import check
 
@@ -75,7 +75,7 @@ def test_simulate_refuses_bad_request_counts() -> None:
 
 def test_split_figure_is_small_and_ends_on_the_observed_share() -> None:
     sim = traffic.simulate_split(25, requests=5000, seed=1)
-    fig = traffic.split_figure(sim, max_points=100)
+    fig = plots.split_figure(sim, max_points=100)
     observed = fig.data[-1]
     assert len(observed.x) <= 100 and observed.x[-1] == 5000
     assert observed.y[-1] == pytest.approx(100 * sim.canary / 5000, abs=0.01)
@@ -83,14 +83,14 @@ def test_split_figure_is_small_and_ends_on_the_observed_share() -> None:
 
 
 def test_slider_static_returns_figure_and_live_returns_widget() -> None:
-    fig = traffic.canary_slider(initial=20, requests=200, static=True)
+    fig = widgets.canary_slider(initial=20, requests=200, static=True)
     assert isinstance(fig, go.Figure) and "200 requests" in fig.layout.title.text
-    box = traffic.canary_slider(initial=20, requests=200, static=False)
+    box = widgets.canary_slider(initial=20, requests=200, static=False)
     assert isinstance(box, w.VBox)
     box.slider.value = 40
     assert "canary 40%: valid" in box.children[1].value
     with pytest.raises(ConfigError):
-        traffic.canary_slider(initial=150)
+        widgets.canary_slider(initial=150)
 
 
 def test_install_plans() -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from course_lib import ConfigError, check
+from course_lib import ConfigError, check, plots
 from course_lib import manifests as m
 from course_lib import postgres as pg
 
@@ -66,13 +66,13 @@ def test_recovery_target_needs_an_aware_timestamp(catalog: pg.BackupCatalog, bad
 
 
 def test_pitr_figure_has_backups_wal_gap_and_target(catalog: pg.BackupCatalog) -> None:
-    fig = pg.pitr_figure(catalog, target="2026-11-25T16:30:00Z")
+    fig = plots.pitr_figure(catalog, target="2026-11-25T16:30:00Z")
     names = [t.name for t in fig.data]
     assert {"archived WAL", "WAL gap", "recoverable", "base backup"} <= set(names)
     markers = next(t for t in fig.data if t.name == "base backup")
     assert len(markers.x) == len(catalog.backups)
     assert fig.layout.shapes[0].line.color == "#1a7f37"  # recoverable target drawn green
-    bad = pg.pitr_figure(catalog, target="2026-11-22T12:00:00Z")
+    bad = plots.pitr_figure(catalog, target="2026-11-22T12:00:00Z")
     assert bad.layout.shapes[0].line.color == "#cf222e"
 
 
@@ -105,15 +105,6 @@ def test_install_commands_pin_versions() -> None:
     assert "--version 0.29.0" in text and "cnpg-1.30.0.yaml" in text and "release-1.30" in text
     with pytest.raises(ConfigError):
         pg.install_commands(version="latest")
-
-
-def test_install_operator_refuses_sandbox_and_missing_confirm() -> None:
-    from course_lib.config import Settings
-
-    with pytest.raises(ConfigError, match="sandbox"):
-        pg.install_operator(Settings(target="sandbox"), confirm=True)
-    with pytest.raises(ConfigError, match="confirm"):
-        pg.install_operator(Settings(target="kubeconfig"), confirm=False)
 
 
 def test_sandbox_prerequisites_cover_custom_kinds_and_namespaces() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from course_lib import ConfigError, check
+from course_lib import ConfigError, check, plots
 from course_lib import manifests as m
 from course_lib import provision as prov
 from course_lib import regions as rg
@@ -163,7 +163,7 @@ def test_region_costs_price_a_second_cluster_per_region() -> None:
     assert list(table.region) == ["nyc1", "fra1"]
     expected = prov.estimate_cost(spec, load_balancers=1, volumes_gb=30, options=prov.get_options(live=False))
     assert table.usd_per_month.tolist() == [round(expected.monthly, 2)] * 2
-    fig = rg.region_cost_figure(rg.region_costs(spec))
+    fig = plots.region_cost_figure(rg.region_costs(spec))
     assert len({t.name for t in fig.data}) >= 4  # one trace per geography
     with pytest.raises(ConfigError):
         rg.region_costs(spec, regions=["xyz9"])

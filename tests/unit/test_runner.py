@@ -61,7 +61,7 @@ def test_list_parts_reads_titles_and_parameters(nbdir: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"parts": "0,9"}, "unknown part(s): 9"),
+        ({"parts": "0,9"}, "there is no part 9"),
         ({"parts": "zero"}, "cannot read parts"),
         ({"parts": "1", "params": {"colour": "red"}}, "unknown parameter(s): colour"),
         ({"parts": "1", "params": {"do_token": "x"}}, "looks like a secret"),

@@ -70,3 +70,56 @@ def test_widget_runs_and_reports_errors() -> None:
 def test_unknown_range_is_rejected() -> None:
     with pytest.raises(ConfigError, match="range"):
         widgets.explorer(Prometheus(URL), range_="2d")
+
+
+def test_latest_only_skips_the_positions_in_between() -> None:
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def work(value: int) -> None:
+        seen.append(value)
+        if value == 1:
+            started.set()
+            assert release.wait(10)
+
+    latest = widgets.LatestOnly(work, on_error=pytest.fail)
+    latest.submit(1)
+    assert started.wait(10)
+    for value in (2, 3, 4):  # arrive while 1 is being worked on: only the newest waits
+        latest.submit(value)
+    assert not latest.wait_idle(0.05)
+    release.set()
+    assert latest.wait_idle(10)
+    assert seen == [1, 4] and latest.skipped == 2
+    latest.submit(5)  # idle again: a new worker starts
+    assert latest.wait_idle(10) and seen == [1, 4, 5]
+
+
+def test_latest_only_reports_errors_and_keeps_working() -> None:
+    errors: list[Exception] = []
+    seen: list[int] = []
+
+    def work(value: int) -> None:
+        if value < 0:
+            raise ValueError(f"bad {value}")
+        seen.append(value)
+
+    latest = widgets.LatestOnly(work, on_error=errors.append)
+    latest.submit(-1)
+    assert latest.wait_idle(10)
+    latest.submit(3)
+    assert latest.wait_idle(10)
+    assert [str(e) for e in errors] == ["bad -1"] and seen == [3]
+
+
+def test_show_replaces_the_output_widgets_content() -> None:
+    out = w.Output()
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+    widgets.show(out, fig, "weights applied\n")
+    first, second = out.outputs
+    assert first["output_type"] == "display_data" and "application/vnd.plotly.v1+json" in first["data"]
+    assert second == {"output_type": "stream", "name": "stdout", "text": "weights applied\n"}
+    widgets.show(out, "only this")
+    assert [o.get("text") for o in out.outputs] == ["only this"]
