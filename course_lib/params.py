@@ -80,6 +80,16 @@ def _url_or_none(what: str) -> Callable[[Any], None]:
     return check
 
 
+def _flag(what: str) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if not isinstance(value, bool):
+            raise ConfigError(
+                f"{what} must be True or False, got {value!r}", hint=f"-p {what}=true (papermill reads YAML)"
+            )
+
+    return check
+
+
 #: parameter name → check (raises ConfigError). The names are the notebooks' parameter names.
 CHECKS: Mapping[str, Callable[[Any], None]] = {
     "target": _target,
@@ -104,6 +114,7 @@ CHECKS: Mapping[str, Callable[[Any], None]] = {
     "dns_ttl": _number("dns_ttl", 30, 86_400, whole=True),
     "prometheus_url": _url_or_none("prometheus_url"),
     "logs_url": _url_or_none("logs_url"),
+    "install_prerequisites": _flag("install_prerequisites"),
 }
 
 

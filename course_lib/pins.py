@@ -42,12 +42,28 @@ class HelmChart:
     @property
     def commands(self) -> str:
         """The shell commands that install (or upgrade) this release, one per line."""
-        sets = "".join(f" --set {key}={value}" for key, value in self.values)
-        return (
-            f"helm repo add {self.repo_name} {self.repo_url} && helm repo update {self.repo_name}\n"
-            f"helm upgrade --install {self.release} {self.repo_name}/{self.chart} --namespace {self.namespace} "
-            f"--create-namespace --version {self.version}{sets} --wait"
+        import shlex
+
+        return f"helm repo add {self.repo_name} {self.repo_url} && helm repo update {self.repo_name}\n" + shlex.join(
+            ["helm", *self.install_args(), "--wait"]
         )
+
+    def install_args(self, *, chart_ref: str | None = None) -> list[str]:
+        """The arguments of ``helm upgrade --install`` for this release (without connection flags or ``--wait``).
+
+        Args:
+            chart_ref: install this chart instead of ``<repo_name>/<chart>`` (a local chart folder in tests).
+
+        Example:
+            >>> " ".join(KYVERNO_CHART.install_args())
+            'upgrade --install kyverno kyverno/kyverno --namespace kyverno --create-namespace --version 3.9.1'
+        """
+        args = ["upgrade", "--install", self.release, chart_ref or f"{self.repo_name}/{self.chart}"]
+        args += ["--namespace", self.namespace, "--create-namespace"]
+        args += [] if chart_ref else ["--version", self.version]
+        for key, value in self.values:
+            args += ["--set", f"{key}={value}"]
+        return args
 
     def terraform(self, *, resource: str | None = None) -> str:
         """The same release as a ``helm_release`` resource for the helm provider 3.x (``set`` is a list)."""
@@ -167,18 +183,39 @@ VICTORIA_LOGS_COLLECTOR_CHART = HelmChart(
     (("remoteWrite[0].url", f"http://{VICTORIA_LOGS_SERVICE}.monitoring.svc:9428"),),
 )
 
-#: Traefik Helm chart (https://traefik.github.io/charts; 41.3.0 ships Traefik Proxy v3.7.11).
-TRAEFIK_CHART_VERSION = "41.3.0"
-TRAEFIK_VERSION = "v3.7.11"
-TRAEFIK_CHART_REPO = "https://traefik.github.io/charts"
+#: Zero to JupyterHub (https://hub.jupyter.org/helm-chart/; chart 4.4.0, its Chart.yaml: appVersion 5.5.0, i.e.
+#: JupyterHub 5.5.0). ``course classroom plan`` writes values for this chart version only: the keys it uses are
+#: checked against ``data/classroom/z2jh-values.schema.json``, a schema of those keys written from the chart's own
+#: ``values.schema.yaml`` at the 4.4.0 tag (``helm template`` with the real chart is the full check).
+JUPYTERHUB_CHART = HelmChart(
+    "classroom",
+    "classroom",
+    "jupyterhub",
+    "https://hub.jupyter.org/helm-chart/",
+    "jupyterhub",
+    "4.4.0",
+    "5.5.0",
+)
+
+#: Traefik Helm chart (https://traefik.github.io/charts; 41.3.0 ships Traefik Proxy v3.7.11). The chart brings the
+#: traefik.io CRDs and enables the Kubernetes CRD and Ingress providers by default.
+TRAEFIK_CHART = HelmChart(
+    "traefik", "traefik", "traefik", "https://traefik.github.io/charts", "traefik", "41.3.0", "v3.7.11"
+)
+TRAEFIK_CHART_VERSION = TRAEFIK_CHART.version
+TRAEFIK_VERSION = TRAEFIK_CHART.app_version
+TRAEFIK_CHART_REPO = TRAEFIK_CHART.repo_url
 #: Istio release (istioctl and the Helm charts base/istiod share the version).
 ISTIO_VERSION = "1.30.3"
 ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
 
 #: The CloudNativePG operator release, and the Helm chart that ships it.
 CNPG_VERSION = "1.30.0"
-CNPG_CHART_VERSION = "0.29.0"
-CNPG_HELM_REPO = "https://cloudnative-pg.github.io/charts"
+CNPG_CHART = HelmChart(
+    "cnpg", "cnpg-system", "cnpg", "https://cloudnative-pg.github.io/charts", "cloudnative-pg", "0.29.0", CNPG_VERSION
+)
+CNPG_CHART_VERSION = CNPG_CHART.version
+CNPG_HELM_REPO = CNPG_CHART.repo_url
 
 #: The Barman Cloud plugin for CloudNativePG (its ``barmancloud.cnpg.io`` ObjectStore replaces ``barmanObjectStore``).
 BARMAN_CLOUD_PLUGIN_VERSION = "v0.14.0"
@@ -324,6 +361,7 @@ __all__ = [
     "GRAFANA_VERSION",
     "FALCO_CHART",
     "ISTIO_CHART_REPO",
+    "JUPYTERHUB_CHART",
     "ISTIO_VERSION",
     "KUBE_PROMETHEUS_STACK_VALUES",
     "KUBE_PROMETHEUS_STACK_VERSION",

@@ -1,4 +1,4 @@
-"""The first code cell of every notebook: ``session = cl.start(target=target, learner=learner)``.
+"""The first code cell of every notebook: ``session = cl.start(part=N, target=target, learner=learner)``.
 
 :func:`start` validates the parameters, sets display defaults that keep notebooks small and readable (plotly
 figures as their JSON mime type, which JupyterLab renders natively; pandas without truncated columns), and returns
@@ -30,17 +30,24 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Settings
 from .errors import ClusterError, ConfigError, CourseError
+from .parts import part as parts_part
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from ._prerequisites import PrerequisiteReport
     from .cluster import ApplyReport, Cluster
     from .manifests import ValidationReport
     from .sandbox import Stack
     from .sandbox._argocd import ArgoCD
+    from .sandbox._kyverno import KyvernoEndpoints
     from .sandbox._postgres import LocalPostgres
+    from .sandbox._sealed_secrets import SealedSecretsController
 
 _RENDERER = "plotly_mimetype"
+#: Set (to anything) to keep every sandbox service running across parts: notebooks of one sandbox run side by side
+#: (``course run --jobs N`` sets it for its kernels, a learner with two notebooks open may too).
+KEEP_SERVICES = "COURSE_KEEP_SERVICES"
 
 #: Controllers a notebook may ask about, and the API group whose presence shows a cluster has that add-on installed.
 #: ``None``: part of every Kubernetes control plane.
@@ -132,15 +139,19 @@ def sandbox_capabilities() -> Capabilities:
 
 
 #: Controllers the sandbox runs on demand as local processes, and the program `make tools` builds for each.
-SANDBOX_CONTROLLERS: Mapping[str, str] = {"traefik": "traefik"}
+SANDBOX_CONTROLLERS: Mapping[str, str] = {"traefik": "traefik", "kyverno": "kyverno-admission-controller"}
 
 
 def _built_sandbox_controllers() -> set[str]:
     from . import tools
-    from .sandbox import _argocd
+    from .sandbox import _argocd, _kyverno, _sealed_secrets
 
     found = {name for name, program in SANDBOX_CONTROLLERS.items() if tools.find(program)}
-    return found | ({"argocd"} if _argocd.available() else set())  # Argo CD also needs redis-server
+    if "kyverno" in found and not _kyverno.available():  # an older build without the reports controller
+        found.discard("kyverno")
+    found |= {"argocd"} if _argocd.available() else set()  # Argo CD also needs redis-server
+    # the controller's program is called `controller`: looked up in the tools cache only, never on PATH
+    return found | ({"sealed-secrets"} if _sealed_secrets.available() else set())
 
 
 def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
@@ -161,8 +172,12 @@ class Session:
     never starts anything.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, part: int | None = None) -> None:
         self.settings = settings
+        self.part = part
+        #: the services of earlier parts that :func:`start` stopped for this part (names of
+        #: :mod:`course_lib.sandbox._services`)
+        self.released: tuple[str, ...] = ()
         self._cluster: Cluster | None = None
         self._capabilities: Capabilities | None = None
         self._started: list[str] = []  # what this session started (and close() stops)
@@ -233,6 +248,38 @@ class Session:
             return None
         return self.cluster.use_in_shell()
 
+    def prerequisites(
+        self, *names: str, install: bool = False, timeout: float = 600.0, progress: bool = True
+    ) -> PrerequisiteReport:
+        """Check, before a part's first custom resource, that the cluster serves the CRDs of the add-ons ``names``
+        (``argocd``, ``kyverno`` ...), and show the pinned ``helm upgrade --install`` command of each.
+
+        On the course's own control plane the session installed upstream's CRDs: nothing is installed. On a
+        cluster target a missing add-on is installed only with ``install=True`` (the notebook's
+        ``install_prerequisites`` parameter), then waited for with a progress bar; the capabilities are read again.
+
+        Raises:
+            ConfigError: an unknown add-on, checked before anything is asked or installed.
+            ClusterError / ToolError: an install failed or was not ready within ``timeout``.
+
+        Example:
+            >>> session.prerequisites("argocd", install=install_prerequisites)  # doctest: +SKIP
+
+        Used in: notebooks 02, 04, 05, 08, 09, 10.
+        """
+        from . import _prerequisites
+
+        for name in names:
+            _prerequisites.add_on(name)  # a typo fails before the cluster is even connected
+        caps = self.capabilities
+        cluster = self.cluster if caps.live_api else None  # on doks before Part 1 made it: no cluster to ask yet
+        report = _prerequisites.check(
+            cluster, names, install=install, disposable=caps.disposable, timeout=timeout, progress=progress
+        )
+        if any(c.status == "installed" for c in report.checks):
+            self._capabilities = None  # the add-on's API group is served now
+        return report
+
     def prepare(self, objects: Sequence[Mapping[str, Any]]) -> ApplyReport | None:
         """On the course's own control plane, give the API server what ``objects`` need and a cluster's charts would
         bring: a Namespace for every namespace they use but do not create, and an open placeholder CRD for each
@@ -288,23 +335,36 @@ class Session:
         name the add-on that brings each (the course never installs CRDs there by itself)."""
         if not self.capabilities.live_api:
             return
+        from . import _prerequisites
         from .sandbox import crds
 
         cluster = self.cluster
         projects = {(e.group): e.project for e in crds.manifest()} | {
-            "external-secrets.io": "External Secrets Operator"
+            g: a.project for g, a in _prerequisites.BY_GROUP.items()
         }
         unserved: dict[str, list[str]] = {}
+        groups: list[str] = []
         for (group, kind), versions in sorted(crds.custom_kinds(objects).items()):
             for version in sorted(versions):
                 if not cluster.serves(f"{group}/{version}", kind):
                     unserved.setdefault(projects.get(group, group), []).append(f"{kind} ({group}/{version})")
+                    groups.append(group)
         if unserved:
             what = "; ".join(f"{project}: {', '.join(kinds)}" for project, kinds in unserved.items())
+            commands = [
+                _prerequisites.install_commands(a.name)
+                for g in dict.fromkeys(groups)
+                if (a := _prerequisites.BY_GROUP.get(g))
+            ]
+            how = (
+                f"set {_prerequisites.PARAMETER} = True to let the part's prerequisites cell run: "
+                + " ; ".join(c.replace("\n", " && ") for c in commands)
+                if commands
+                else "install those add-ons with their Helm charts"
+            )
             raise ClusterError(
                 f"this cluster does not serve the custom kinds these objects need — {what}",
-                hint="install those add-ons first (each part's install cell, with confirm=True, or their Helm charts), "
-                "or run this part on the sandbox, whose API server holds upstream's CRDs",
+                hint=f"{how}; or run this part on the sandbox, whose API server holds upstream's CRDs",
                 target=self.target,
             )
 
@@ -345,29 +405,42 @@ class Session:
             self._started.append("argocd")
         return handle
 
+    def sealed_secrets(self, **kwargs: Any) -> SealedSecretsController | None:
+        """The Sealed Secrets controller acting on the sandbox (:func:`course_lib.sandbox.sealed_secrets_up`, started
+        or reused), or ``None`` where the course does not run it (a cluster runs its own, installed by Helm).
+        Used in: notebook 02."""
+        if not self.capabilities.disposable or not self.capabilities.runs("sealed-secrets") or self.cluster.dry_run:
+            return None
+        from .sandbox import sealed_secrets_up
+
+        handle = sealed_secrets_up(kubeconfig=str(self.cluster.kubeconfig), **kwargs)
+        if not handle.reused:
+            self._started.append("sealed-secrets")
+        return handle
+
+    def kyverno(self, **kwargs: Any) -> KyvernoEndpoints | None:
+        """Kyverno's admission controller serving the sandbox's API server as a webhook, with its reports controller
+        beside it (:func:`course_lib.sandbox.kyverno_up`, both started or reused), or ``None`` where the course does not run it (a
+        cluster runs its own Kyverno, installed by Helm). Used in: notebook 05."""
+        if not self.capabilities.disposable or not self.capabilities.runs("kyverno") or self.cluster.dry_run:
+            return None
+        from .sandbox import _kyverno
+
+        handle = _kyverno.kyverno_up(kubeconfig=str(self.cluster.kubeconfig), **kwargs)
+        if not handle.reused:
+            self._started.append("kyverno")
+        return handle
+
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> tuple[str, ...]:
         """Stop what this session started (never what it reused); returns the names stopped."""
         stopped: list[str] = []
         if self._cluster is not None:
             self._cluster.close()
-        if "postgres" in self._started:
-            from .sandbox import _postgres
+        if self._started:
+            from .sandbox import _services
 
-            stopped.extend(_postgres.down())
-        if "argocd" in self._started:
-            from .sandbox import _argocd
-
-            stopped.extend(_argocd.down())
-        if "stack" in self._started:
-            from .sandbox._stack import stop_stack
-
-            stopped.extend(stop_stack())
-        if "control-plane" in self._started:
-            from .sandbox import _controlplane
-
-            if _controlplane.cluster_down():
-                stopped.append("control-plane")
+            stopped.extend(_services.stop(self._started))
         self._started.clear()
         self._cluster = None
         return tuple(stopped)
@@ -382,17 +455,24 @@ class Session:
         return f"Session(target={self.target!r}, learner={self.settings.learner!r}, run_id={self.settings.run_id!r})"
 
 
-def start(*, target: str = "sandbox", **kwargs: Any) -> Session:
+def start(*, target: str = "sandbox", part: int | None = None, **kwargs: Any) -> Session:
     """Validate the notebook's parameters, prepare the display and return the :class:`Session`.
 
+    ``part``: the notebook's part number. On the sandbox, what an earlier part left running and this part does not
+    use (:data:`course_lib.parts.PARTS`) is stopped first, so each notebook's memory is its own services plus the
+    control plane (Binder restarts a kernel above 2 GB); :attr:`Session.released` names what was stopped, and each
+    service starts again when a part asks for it. ``COURSE_KEEP_SERVICES=1`` in the environment keeps them all
+    (notebooks of one sandbox running side by side).
+
     Raises:
-        ConfigError: a bad parameter (before anything is started).
+        ConfigError: a bad parameter (before anything is started or stopped).
 
     Example:
-        >>> session = start(target="sandbox", learner="ada")
-        >>> session.settings.learner
-        'ada'
+        >>> session = start(target="sandbox", learner="ada", part=6)
+        >>> session.settings.learner, session.part, session.released
+        ('ada', 6, ())
     """
+    needs = None if part is None else parts_part(part)
     settings = Settings(target=target, **kwargs)  # type: ignore[arg-type]
     _plotly_mimetype()
     try:
@@ -402,10 +482,15 @@ def start(*, target: str = "sandbox", **kwargs: Any) -> Session:
         pd.set_option("display.width", 160)
     except ImportError:  # pragma: no cover
         pass
-    return Session(settings)
+    session = Session(settings, part=part)
+    if needs is not None and needs.services is not None and target == "sandbox" and not os.environ.get(KEEP_SERVICES):
+        from .sandbox._services import release
+
+        session.released = release(keep=needs.services)
+    return session
 
 
-__all__ = ["CONTROLLERS", "Capabilities", "Session", "start"]
+__all__ = ["CONTROLLERS", "KEEP_SERVICES", "Capabilities", "Session", "start"]
 
 
 def _plotly_mimetype() -> None:

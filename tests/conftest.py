@@ -29,6 +29,9 @@ def pytest_configure(config: pytest.Config) -> None:
         import tempfile
 
         os.environ["COURSE_STATE_DIR"] = tempfile.mkdtemp(prefix="course-test-state-")
+    # `course run` invoked by a test never compiles Go tools (`make test` built them first; a test of the build
+    # itself, tests/unit/test_cli_tools.py, asks for it explicitly)
+    os.environ.setdefault("COURSE_BUILD_TOOLS", "0")
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,6 +75,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = Path(str(item.fspath))
         if path.suffix == ".ipynb" and path.name[:2].isdigit() and int(path.name[:2]) not in PARTS_WITHOUT_TOOLS:
             item.add_marker(skip)
+
+
+def pids_running(binary: str) -> list[int]:
+    """Live processes in /proc whose executable is ``binary`` (zombies excluded): what "nothing left running" checks."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            exe = os.readlink(Path(entry.path, "exe"))
+            state = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if exe == os.path.realpath(binary) and state not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
 
 
 def make_exe(path: Path, body: str = "echo hello") -> Path:

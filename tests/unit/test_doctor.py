@@ -23,6 +23,16 @@ def test_version_is_the_first_line_that_has_one(tmp_path: Path) -> None:
     assert _doctor._version(str(silent), "--version") == "no number here"
 
 
+def test_a_program_without_a_version_flag_is_not_run_its_build_stamp_is_read(tmp_path: Path) -> None:
+    program = make_exe(tmp_path / "kyverno-0123" / "bin" / "controller", f"touch {tmp_path / 'ran'}")
+    (tmp_path / "kyverno-0123" / "VERSION").write_text("v1.19.1\n")
+    assert _doctor._version(str(program), "") == "v1.19.1"
+    (tmp_path / "kyverno-0123" / "VERSION").unlink()
+    assert _doctor._version(str(program), "") == "built (no version flag)"
+    assert not (tmp_path / "ran").exists()
+    assert _doctor.BINARIES["kyverno-reports-controller"][3] == ""
+
+
 def test_missing_binaries_name_their_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_doctor, "find_binary", lambda name: None)
     debian = _doctor._binary_check("prometheus")
@@ -54,8 +64,11 @@ def test_every_tool_make_tools_builds_is_checked() -> None:
 
     only_built = {name for name, (pkg, *_rest) in _doctor.BINARIES.items() if pkg == "(make tools)"}
     assert set(tools.read_pins()["TOOLS"].split()) == set(PROGRAM_OF_TOOL), "a new tool: add it to the doctor"
-    # a tool is either only built by make tools, or a newer build of a Debian program the doctor checks
-    assert set(PROGRAM_OF_TOOL.values()) == only_built | {"prometheus", "prometheus-alertmanager"}
+    # a tool is either only built by make tools, or a newer build of a Debian program the doctor checks; the
+    # sandbox's Kyverno controllers are checked beside the CLI
+    also = {"kyverno-admission-controller", "kyverno-reports-controller"}
+    assert also <= set(tools.binaries_of("kyverno"))
+    assert set(PROGRAM_OF_TOOL.values()) | also == only_built | {"prometheus", "prometheus-alertmanager"}
     assert set(_process.GO_BUILDS) <= set(_doctor.BINARIES)
 
 
