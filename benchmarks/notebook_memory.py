@@ -1,10 +1,10 @@
-"""Peak resident memory per notebook of everything the course runs: the sandbox's processes and the notebook's
+"""Peak memory (PSS, see _memory.py) per notebook of everything the course runs: the sandbox's processes and the notebook's
 kernel (Binder guarantees 1 GB and restarts the kernel above 2 GB; the course's budget is 1.5 GiB per notebook).
 
 Run: ``PYTHONPATH=$PWD .venv/bin/python benchmarks/notebook_memory.py [03 04 ...]`` (all notebooks by default).
 The notebooks run in course order through the course's own runner (``run_parts``, with the exercises' solutions
 unless ``--placeholders``), one after the other on one shared sandbox in a temporary COURSE_STATE_DIR, like a
-learner's session; the sandbox is stopped at the end. A sampler thread reads /proc every 0.5 s: the resident set
+learner's session; the sandbox is stopped at the end. A sampler thread reads /proc every 0.5 s: the memory (PSS)
 of every sandbox process (``_memory.sandbox_processes``) plus the ipykernel processes this run started. Prints per
 notebook the peak total, the five biggest programs at that peak and the sandbox-only peak, then the maximum.
 Numbers, not a test: it asserts nothing.

@@ -46,6 +46,36 @@ def list_cmd() -> None:
 @click.option(
     "--solutions", is_flag=True, help="Run with the exercises' solutions in place of the placeholders (instructors)."
 )
+@click.option(
+    "--build-tools/--no-build-tools",
+    default=True,
+    show_default=True,
+    envvar="COURSE_BUILD_TOOLS",
+    help="On the sandbox, first build the pinned tools these parts need and do not have yet (`course tools`); "
+    "COURSE_BUILD_TOOLS=0 turns it off.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "kubernetes"]),
+    default="local",
+    show_default=True,
+    help="local: papermill on this machine; kubernetes: one Job per learner of --matrix on the --target cluster.",
+)
+@click.option("--image", default=None, help="kubernetes executor: the single-user image (name:tag) the Jobs run.")
+@click.option("--namespace", default="course-runs", show_default=True, help="kubernetes executor: the Jobs' namespace.")
+@click.option(
+    "--kubeconfig", default=None, type=click.Path(dir_okay=False), help="kubernetes executor: the cluster's kubeconfig."
+)
+@click.option(
+    "--token-secret",
+    default=None,
+    help="kubernetes executor: a Secret (key `token`) that gives the Jobs DIGITALOCEAN_TOKEN by reference.",
+)
+@click.option("--job-timeout", default=7200, show_default=True, type=int, help="kubernetes executor: seconds per Job.")
+@click.option(
+    "--runs-pvc", default=None, help="kubernetes executor: a PersistentVolumeClaim that keeps the executed notebooks."
+)
+@click.option("--print-report", is_flag=True, hidden=True, help="Print the report as one JSON line at the end.")
 def run_cmd(
     parts: str | None,
     all_parts: bool,
@@ -57,8 +87,22 @@ def run_cmd(
     html: bool,
     html_plotly: str,
     solutions: bool,
+    build_tools: bool,
+    executor: str,
+    image: str | None,
+    namespace: str,
+    kubeconfig: str | None,
+    token_secret: str | None,
+    job_timeout: int,
+    runs_pvc: str | None,
+    print_report: bool,
 ) -> None:
-    """Run notebooks with papermill; write executed notebooks, report.json and report.html."""
+    """Run notebooks with papermill; write executed notebooks, report.json and report.html.
+
+    With --executor kubernetes, each learner of --matrix runs as a Kubernetes Job on the --target cluster
+    (kubeconfig or doks) in --image; the run follows the Jobs, collects their outcome (and each learner's report
+    from the pod log on a real cluster) and deletes what it created.
+    """
     from .errors import ConfigError
     from .runner import parse_param_pairs, run_parts
 
@@ -66,8 +110,37 @@ def run_cmd(
         raise ConfigError("give either --parts or --all, not both", hint="e.g. `course run --parts 0,3`")
     if not all_parts and not parts:
         raise ConfigError("say which parts to run", hint="use --all or --parts 0,3 (see `course list`)")
+    spec = "all" if all_parts else parts
+    if executor == "kubernetes":
+        _run_on_kubernetes(
+            spec,
+            target=target,
+            params=parse_param_pairs(params),
+            matrix=matrix,
+            out=out,
+            jobs=jobs,
+            solutions=solutions,
+            image=image,
+            namespace=namespace,
+            kubeconfig=kubeconfig,
+            token_secret=token_secret,
+            job_timeout=job_timeout,
+            runs_pvc=runs_pvc,
+        )
+        return
+    k8s_only = {"--image": image, "--kubeconfig": kubeconfig, "--token-secret": token_secret, "--runs-pvc": runs_pvc}
+    given = [name for name, value in k8s_only.items() if value is not None]
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to the Kubernetes executor",
+            hint="add --executor kubernetes, or leave them out for a run on this machine",
+        )
+    if build_tools and target == "sandbox":
+        still = _build_missing_tools(_part_numbers(spec))
+        if still:
+            click.echo(f"not built: {', '.join(still)}; the notebooks that need them say what is missing")
     report = run_parts(
-        "all" if all_parts else parts,
+        spec,
         target=target,
         params=parse_param_pairs(params),
         matrix=matrix,
@@ -86,6 +159,13 @@ def run_cmd(
         if r.html_error:
             click.echo(f"{'':16}HTML export failed: {r.html_error.splitlines()[0][:200]}")
     click.echo(f"\nReport: {report.out_dir}/report.html  ({report.seconds:.1f} s)")
+    if print_report:  # read back from the pod's log by the Kubernetes executor
+        import json
+
+        from .errors import redact
+        from .runner._kubernetes import REPORT_MARKER
+
+        click.echo(REPORT_MARKER + redact(json.dumps(report.to_dict(), default=str, separators=(",", ":"))))
     if target == "sandbox":
         from .sandbox import overview
 
@@ -95,6 +175,116 @@ def run_cmd(
             )
     if not report.ok:
         sys.exit(1)
+
+
+def _run_on_kubernetes(
+    parts: str | None,
+    *,
+    target: str,
+    params: dict[str, object],
+    matrix: str | None,
+    out: str,
+    jobs: int,
+    solutions: bool,
+    image: str | None,
+    namespace: str,
+    kubeconfig: str | None,
+    token_secret: str | None,
+    job_timeout: int,
+    runs_pvc: str | None,
+) -> None:
+    """``course run --executor kubernetes``: checks, then :func:`course_lib.runner.run_on_kubernetes`."""
+    from .errors import ConfigError
+    from .runner import run_on_kubernetes
+
+    if jobs != 1:
+        raise ConfigError(
+            "--jobs applies to the local executor; the cluster's scheduler runs the learners' Jobs side by side",
+            hint="leave --jobs out with --executor kubernetes",
+        )
+    if image is None:
+        raise ConfigError(
+            "--executor kubernetes needs the image the Jobs run",
+            hint="give --image name:tag, the single-user image built with the command `course classroom plan` prints",
+        )
+    report = run_on_kubernetes(
+        parts,
+        target=target,
+        image=image,
+        matrix=matrix,
+        params=params,
+        namespace=namespace,
+        kubeconfig=kubeconfig,
+        token_secret=token_secret,
+        deadline_seconds=job_timeout,
+        runs_pvc=runs_pvc,
+        solutions=solutions,
+        out=out,
+    )
+    for job in report.jobs:
+        mark = click.style("ok", fg="green") if job.status == "succeeded" else click.style(job.status, fg="red")
+        took = f"{job.seconds:7.1f} s" if job.seconds is not None else "      - s"
+        click.echo(f"{mark:>14}  {took}  [{job.learner}] Job {job.job} on {job.node or '-'}")
+        if job.report is not None:
+            for r in job.report.get("results", []):
+                click.echo(f"{'':16}{r.get('status', '?'):>6}  {r.get('notebook', '')}")
+        elif job.log_note:
+            click.echo(f"{'':16}report not collected: {job.log_note}")
+    click.echo(
+        f"\nReport: {report.out_dir}/report.json  ({report.seconds:.1f} s); deleted: {len(report.cleaned_up)} objects"
+    )
+    if not report.ok:
+        sys.exit(1)
+
+
+def _part_numbers(spec: str | None) -> list[int]:
+    """Part numbers of a ``--parts`` value (``None``/"all": every part) of :data:`course_lib.parts.PARTS`."""
+    from .parts import PARTS, parse
+
+    return parse(spec, PARTS)
+
+
+def _build_missing_tools(numbers: list[int]) -> list[str]:
+    """Build the tools that the parts ``numbers`` need and that are not built yet (``course run``, ``course tools``);
+    returns those still missing afterwards (a failed build, or no Go: the build script said which)."""
+    from . import tools
+    from .parts import tools_for
+
+    missing = tools.unbuilt(tools_for(numbers))
+    if not missing:
+        return []
+    eta = sum(tools.expected_seconds(t) or 0 for t in missing)
+    click.echo(
+        f"building {', '.join(missing)} for part(s) {','.join(map(str, numbers))} first "
+        f"(about {eta / 60:.0f} min of compiling on 2 idle cores, once; `course tools --list` shows them)"
+    )
+    tools.build(missing)
+    return tools.unbuilt(missing)
+
+
+@click.command("tools")
+@click.option("--parts", default=None, help="Only what these parts need, e.g. 7 or 2,5 (default: every tool).")
+@click.option(
+    "--list", "list_only", is_flag=True, help="List the tools, the parts that need each, and which are built."
+)
+def tools_cmd(parts: str | None, list_only: bool) -> None:
+    """Build the pinned tools (from Go modules, into the tools cache) that the given parts need."""
+    from . import tools
+    from .parts import PARTS, tools_for
+
+    numbers = _part_numbers(parts)
+    if list_only:
+        missing = set(tools.unbuilt(tools_for(sorted(PARTS))))
+        for tool in tools.read_pins().get("TOOLS", "").split():
+            users = [str(n) for n in sorted(PARTS) if tool in tools_for([n])]
+            secs = tools.expected_seconds(tool)
+            state = "missing" if tool in missing else "built"
+            click.echo(f"{tool:<14} {state:<8} ~{secs or '?':>4} s   parts {','.join(users) or '-'}")
+        return
+    still = _build_missing_tools(numbers)
+    if still:
+        raise click.ClickException(f"not built: {', '.join(still)} (the lines above say why; `course tools` retries)")
+    click.echo("every tool these parts need is built")
 
 
 @click.command("doctor")

@@ -13,6 +13,8 @@ from ._discover import notebooks_dir
 from ._execute import _kernel_config
 
 _VOLATILE_CELL_META = ("papermill", "execution")
+#: An ipywidgets view: a reference to a model that lives in a kernel (or in saved widget state).
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def source_paths(parts: str | Iterable[int] | None = None) -> list[Path]:
@@ -42,8 +44,12 @@ def read_source(path: Path) -> Any:
 
 
 def clean_executed(nb: Any) -> Any:
-    """Drop metadata that changes on every execution (papermill timings, random cell ids), keep outputs."""
+    """Drop metadata that changes on every execution (papermill timings, random cell ids), keep outputs.
+
+    Widget views are dropped too (see :func:`drop_widget_views`).
+    """
     nb.metadata.pop("papermill", None)
+    drop_widget_views(nb)
     for index, cell in enumerate(nb.cells):
         cell.id = f"cell-{index:03d}"  # stable ids: a rebuild changes only what really changed
         for key in _VOLATILE_CELL_META:
@@ -51,6 +57,42 @@ def clean_executed(nb: Any) -> Any:
         if cell.metadata.get("tags") == []:
             cell.metadata.pop("tags")
     return nb
+
+
+def drop_widget_views(nb: Any) -> int:
+    """Remove every ipywidgets view output (and the saved widget state) from ``nb``; return how many went.
+
+    A committed notebook is read without its kernel: on GitHub and nbviewer (no kernel, no widget manager) and in
+    JupyterLab before the cells run, where a view whose model is not in the running kernel shows "Error displaying
+    widget: model not found" and logs the error to the browser console. Saving the widget state instead would draw
+    frozen widgets that do nothing when moved. The course's widgets return a static figure in batch runs
+    (:func:`course_lib.widgets.live_frontend`), so what a reader sees is that figure and, for any other widget
+    (a progress bar, say), the ``text/plain`` fallback of its output, which is kept. An output left with no data
+    at all is removed.
+
+    Used by ``course notebooks build`` (through :func:`clean_executed`).
+    """
+    dropped = 0
+    for cell in nb.cells:
+        outputs = cell.get("outputs")
+        if not outputs:
+            continue
+        kept = []
+        for output in outputs:
+            data = output.get("data")
+            if data and WIDGET_VIEW in data:
+                del data[WIDGET_VIEW]
+                dropped += 1
+                if not data:
+                    continue
+            kept.append(output)
+        cell["outputs"] = kept
+    widgets = nb.metadata.get("widgets")
+    if widgets is not None:
+        widgets.pop("application/vnd.jupyter.widget-state+json", None)
+        if not widgets:
+            nb.metadata.pop("widgets")
+    return dropped
 
 
 def build_notebooks(
@@ -72,11 +114,30 @@ def build_notebooks(
         placeholder = notebooks_dir() / f"{src.stem}.ipynb"
         if not placeholder.exists():
             nbformat.write(read_source(src), placeholder)
+    chosen = source_paths(parts)
+    before = _parameters_of(chosen)
     built: list[Path] = []
     with isolated(prefix="course-build-"):
-        for src in tqdm(source_paths(parts), desc="building notebooks", unit="nb", disable=not progress):
+        for src in tqdm(chosen, desc="building notebooks", unit="nb", disable=not progress):
             built.append(_build_one(src, execute_cells=execute_cells))
+        part_0 = [p for p in source_paths() if p.name.startswith("00_")]
+        if part_0 and part_0[0] not in chosen and _parameters_of(chosen) != before:
+            # part 0's course map prints every part's parameters: it is stale once one of them changed
+            built.append(_build_one(part_0[0], execute_cells=execute_cells))
     return built
+
+
+def _parameters_of(sources: list[Path]) -> dict[str, list[str]]:
+    """The ``parameters`` cell lines of the built notebooks beside these sources (what part 0's table reads)."""
+    import nbformat
+
+    found: dict[str, list[str]] = {}
+    for src in sources:
+        path = notebooks_dir() / f"{src.stem}.ipynb"
+        nb = nbformat.read(path, as_version=4) if path.exists() else None
+        cells = [c.source for c in (nb.cells if nb else []) if "parameters" in c.metadata.get("tags", [])]
+        found[src.stem] = cells
+    return found
 
 
 def _build_one(src: Path, *, execute_cells: bool) -> Path:

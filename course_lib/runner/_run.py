@@ -7,15 +7,17 @@ import collections
 import contextlib
 import dataclasses
 import datetime as dt
+import os
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ..config import using_state_dir
 from ..errors import ConfigError
+from ..session import KEEP_SERVICES
 from ._execute import HTML_PLOTLY, execute
 from ._plan import Job, _check_job_parameters, _learner_params, plan_jobs
 from ._report import JobResult, RunReport, instructor_summary, write_report
@@ -122,7 +124,9 @@ def run_parts(
             finishers = [i for i, job in enumerate(planned) if _stops_sandbox(job)]
             waves = [[i for i in range(len(planned)) if i not in finishers], finishers]
             by_index: dict[int, JobResult] = {}
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            # parts of one sandbox run side by side: none may stop the services another uses (cl.start(part=N));
+            # the workers (and their kernels) inherit this environment
+            with _environment(KEEP_SERVICES, "1"), ProcessPoolExecutor(max_workers=jobs) as pool:
                 for wave in waves:
                     futures: dict[int, Future[JobResult]] = {
                         i: pool.submit(execute, planned[i], html=html, plotly_js_file=plotly_file) for i in wave
@@ -154,3 +158,15 @@ def _stops_sandbox(job: Job) -> bool:
     """Whether this notebook stops the shared sandbox when it ends: it declares ``stop_sandbox`` and the value it
     gets is true (parameters arrive parsed, as the notebook's ``if stop_sandbox`` will read them)."""
     return "stop_sandbox" in job.part.parameter_names and bool(job.parameters.get("stop_sandbox", True))
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """``name=value`` in this process's environment for the ``with`` block (a value already set wins)."""
+    old = os.environ.get(name)
+    os.environ.setdefault(name, value)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
