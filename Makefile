@@ -7,9 +7,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 OUT    ?= runs
+PARTS  ?= all
 PYTEST_ARGS ?=
 
-.PHONY: setup system venv tools run test test-fast lint notebooks bench doctor clean
+.PHONY: setup system venv tools crds run test test-fast lint notebooks bench doctor clean
 
 setup: venv system tools
 
@@ -30,11 +31,15 @@ system:
 
 tools: venv
 	@if [ -x scripts/build_tools.sh ]; then bash scripts/build_tools.sh; else echo "tools: nothing to build yet"; fi
+	@$(MAKE) --no-print-directory crds
+
+crds: venv
 	@# upstream's CRDs, read from the projects' Go modules (downloaded, not compiled) for the sandbox's API server
 	@$(BIN)/course sandbox crds
 
-run: setup
-	$(BIN)/course run --all --target sandbox --out $(OUT)
+# PARTS=all (default) or e.g. PARTS=7 or PARTS=2,5: `course run` first builds only the Go tools those parts need
+run: venv system crds
+	$(BIN)/course run $(if $(filter all,$(PARTS)),--all,--parts $(PARTS)) --target sandbox --out $(OUT)
 
 test: setup
 	$(BIN)/ruff check course_lib tests benchmarks
