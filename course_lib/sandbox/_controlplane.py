@@ -49,7 +49,7 @@ class ControlPlane:
 
 
 #: Go's soft memory limit for the control plane's processes (see :func:`_env`).
-CONTROL_PLANE_GOMEMLIMIT = "300MiB"
+CONTROL_PLANE_GOMEMLIMIT = "450MiB"
 
 
 def _which(name: str) -> str | None:
@@ -73,10 +73,11 @@ def _env(workdir: Path) -> dict[str, str]:
     path = os.environ.get("PATH", "")
     if kubectl:
         path = f"{Path(kubectl).parent}{os.pathsep}{path}"
-    # A soft memory limit for the Go runtime of every control-plane process (they inherit kwokctl's environment):
-    # the kube-apiserver holding upstream's CRDs keeps ~0.6 GB resident with Go's default GC pacing, ~0.4-0.5 GB
-    # under this limit (benchmarks/sandbox_memory.py), which matters on Binder (1 GB guaranteed). A limit the
-    # learner set wins.
+    # A soft memory limit for the Go runtime of every control-plane process (they inherit kwokctl's environment).
+    # The kube-apiserver holding upstream's CRDs, idle (benchmarks/controlplane_gc.py, 2026-12-03): no limit 719 MiB
+    # resident at 3.1 % of a core; 600MiB 651 MiB, 3.4 %; 450MiB 519 MiB, 3.4 %; 300MiB 492 MiB but 73.9 % of a core,
+    # because that limit is below what the collector needs (live heap plus runtime), so it collects back to back.
+    # 450MiB keeps almost all of the saving without the collector storm. A limit the learner set wins.
     limit = {"GOMEMLIMIT": os.environ.get("GOMEMLIMIT", CONTROL_PLANE_GOMEMLIMIT)}
     return {**os.environ, **limit, "KWOK_WORKDIR": str(workdir), "PATH": path}
 
