@@ -260,6 +260,47 @@ def test_sync_waves_of_child_applications_gate(
         )
 
 
+def test_the_root_recreates_a_child_deleted_with_kubectl_but_not_while_its_controller_is_stopped(
+    cluster: kc.Cluster, argocd: _argocd.ArgoCD, repo: gitops.GitRepo
+) -> None:
+    """Notebook 10's step: ``kubectl -n argocd delete application <child>``, and the root's selfHeal creates the
+    child again from Git (a new object); with the application controller stopped it stays deleted."""
+    tag = uuid.uuid4().hex[:5]
+    url = gitops.repo_url(repo, local=True)
+    child_name = f"child-{tag}"
+    repo.write_objects(gitops.guestbook_manifests(namespace=child_name), folder=f"kids-{tag}/{child_name}")
+    child = m.argo_application(child_name, repo_url=url, path=f"kids-{tag}/{child_name}", dest_namespace=child_name)
+    repo.write_objects([child], folder=f"apps-{tag}")
+    repo.commit(f"app of apps {tag}: one child")
+    root = m.argo_app_of_apps(f"root-{tag}", repo_url=url, path=f"apps-{tag}")
+    root["metadata"].pop("finalizers")  # the test's clean-up does not wait for a cascade
+    root["spec"]["source"].pop("directory")
+    cluster.apply(root)
+    argocd.wait(f"root-{tag}", sync="Synced", health="Healthy", timeout=120)
+    argocd.wait(child_name, sync="Synced", health="Healthy", timeout=120)
+
+    def uid() -> str | None:
+        try:
+            got = cluster.get("Application", child_name, namespace="argocd", api_version="argoproj.io/v1alpha1")
+        except ClusterError:
+            return None
+        return str(got["metadata"]["uid"])
+
+    first = uid()
+    argocd.kubectl("-n", "argocd", "delete", "applications.argoproj.io", child_name)
+    _until(lambda: uid() not in (None, first), timeout=60)
+    argocd.wait(child_name, sync="Synced", health="Healthy", timeout=120)
+
+    assert _argocd.stop_component("application-controller")
+    try:
+        argocd.kubectl("-n", "argocd", "delete", "applications.argoproj.io", child_name)
+        time.sleep(3 * _argocd.APP_RESYNC_SECONDS)
+        assert uid() is None  # nobody put it back
+    finally:
+        _argocd.up(str(cluster.kubeconfig))  # restarts the set
+    _until(lambda: uid() is not None, timeout=60)
+
+
 def test_nothing_outside_the_machine_is_contacted(cluster: kc.Cluster, argocd: _argocd.ArgoCD) -> None:
     """An Application naming GitHub, and one naming a registered cluster on DigitalOcean (Part 9's demo fleet), are
     refused by the sandbox's AppProject; no socket of Argo CD's processes ever points off the machine."""
