@@ -488,10 +488,8 @@ def _endpoints(data: Mapping[str, Any], *, reused: bool) -> KyvernoEndpoints:
 
 def kyverno_endpoints() -> KyvernoEndpoints | None:
     """The running Kyverno's endpoints, or None when none is recorded (changes nothing)."""
-    entry = _ondemand.recorded(GROUP)
-    if entry is None or not _ondemand.alive(entry):
-        return None
-    return _endpoints(entry["endpoints"], reused=True)
+    entry = _ondemand.running(GROUP)
+    return _endpoints(entry["endpoints"], reused=True) if entry else None
 
 
 def kyverno_down(*, cleanup: bool = True, timeout: float = 10.0) -> tuple[str, ...]:

@@ -93,6 +93,12 @@ def alive(entry: Mapping[str, Any]) -> bool:
     )
 
 
+def running(group: str) -> dict[str, Any] | None:
+    """The recorded entry of a group whose every child still runs, or None (changes nothing)."""
+    entry = recorded(group)
+    return entry if entry is not None and alive(entry) else None
+
+
 def reusable(group: str, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
     """The recorded group when it was started with the same ``inputs`` and every child runs and answers."""
     current = recorded(group)

@@ -252,10 +252,8 @@ def _handle(data: Mapping[str, Any], *, reused: bool) -> SealedSecretsController
 
 def sealed_secrets_controller() -> SealedSecretsController | None:
     """The running controller, or None when none is recorded or it stopped (changes nothing)."""
-    entry = _ondemand.recorded(GROUP)
-    if entry is None or not _ondemand.alive(entry):
-        return None
-    return _handle(entry["endpoints"], reused=True)
+    entry = _ondemand.running(GROUP)
+    return _handle(entry["endpoints"], reused=True) if entry else None
 
 
 def sealed_secrets_down(*, timeout: float = 5.0) -> tuple[str, ...]:

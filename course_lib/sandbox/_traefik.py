@@ -374,10 +374,8 @@ def _endpoints(data: Mapping[str, Any], *, reused: bool) -> TraefikEndpoints:
 
 def traefik_endpoints() -> TraefikEndpoints | None:
     """The running Traefik's endpoints, or None when none is recorded (changes nothing)."""
-    entry = _ondemand.recorded(GROUP)
-    if entry is None or not _ondemand.alive(entry):
-        return None
-    return _endpoints(entry["endpoints"], reused=True)
+    entry = _ondemand.running(GROUP)
+    return _endpoints(entry["endpoints"], reused=True) if entry else None
 
 
 def traefik_down(*, timeout: float = 5.0) -> tuple[str, ...]:
