@@ -1,5 +1,6 @@
 """Small live-state helpers the drills share: poll until something holds, delete a namespace and wait until it is
-gone (its namespace controller runs in kube-controller-manager), the live ``metadata.generation`` of objects.
+gone (its namespace controller runs in kube-controller-manager), the live ``metadata.generation`` of objects, what
+Argo CD reports on an Application, the newest commit of a drill's Git repository.
 
 A drill waits for its own symptom before it hands over (a learner must see the ``FailedCreate``, not race it), so
 a controller that does not run makes the drill fail loudly instead of showing a symptom that is not there.
@@ -8,7 +9,8 @@ a controller that does not run makes the drill fail loudly instead of showing a 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ClusterError, CourseError
@@ -54,6 +56,46 @@ def delete_namespace(cluster: Cluster, name: str, *, timeout: float = 90.0) -> N
         what=f"deleting namespace {name}",
         hint="the namespace controller runs in kube-controller-manager: is it running? (`course sandbox status`)",
     )
+
+
+def application(cluster: Cluster, name: str, namespace: str = "argocd") -> dict[str, Any] | None:
+    """The live Argo CD Application, or ``None`` when there is none."""
+    try:
+        return cluster.get("Application", name, namespace=namespace, api_version="argoproj.io/v1alpha1")
+    except CourseError:
+        return None
+
+
+def app_errors(app: Mapping[str, Any] | None) -> list[str]:
+    """An Application's error conditions (``ComparisonError``, ``SyncError`` …) as ``type: message``, without the
+    gRPC prefix the repo-server's answers carry."""
+    conditions = ((app or {}).get("status") or {}).get("conditions") or []
+    return [
+        f"{c.get('type')}: {str(c.get('message', '')).split('desc = ')[-1].strip()[-160:]}"
+        for c in conditions
+        if str(c.get("type", "")).endswith("Error")
+    ]
+
+
+def app_summary(app: Mapping[str, Any]) -> tuple[str, str]:
+    """An Application's ``(sync status, health status)``, ``Unknown`` where the controller has not said yet."""
+    status = app.get("status") or {}
+    return (
+        str((status.get("sync") or {}).get("status") or "Unknown"),
+        str((status.get("health") or {}).get("status") or "Unknown"),
+    )
+
+
+def repo_head(path: Path) -> str:
+    """The newest commit of the Git repository at ``path`` ("" when there is none, "broken" when git cannot tell)."""
+    from ..gitops import GitRepo
+
+    if not (path / ".git").exists():
+        return ""
+    try:
+        return GitRepo(path).head().sha
+    except CourseError:  # a repository the learner broke reads as "changed"
+        return "broken"
 
 
 def generations(cluster: Cluster, refs: Sequence[tuple[str, str, str | None]]) -> dict[str, Any]:

@@ -187,8 +187,9 @@ def test_every_registered_exercise_has_cases() -> None:
 
 
 def test_exercises_of_one_part() -> None:
-    assert ex.exercises(part=2) == ["02-pruned-objects", "02-sync-policy"]
+    assert ex.exercises(part=2) == ["02-app-wrong-path", "02-pruned-objects", "02-sync-policy"]
     assert ex.exercises(part=12) == []
+    assert "10-root-no-children" in ex.exercises(part=10)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
