@@ -221,6 +221,9 @@ CNPG_HELM_REPO = CNPG_CHART.repo_url
 BARMAN_CLOUD_PLUGIN_VERSION = "v0.14.0"
 #: The Prometheus Operator release kube-prometheus-stack 88.5.3 ships (``monitoring.coreos.com`` CRDs).
 PROMETHEUS_OPERATOR_VERSION = "v0.93.1"
+#: Online Boutique (Google's microservices demo, Apache-2.0): the release whose manifests the capstone renders (its
+#: newest tag on 2026-12-03).
+BOUTIQUE_VERSION = "v0.10.6"
 #: Gateway API release whose standard-channel CRDs the course installs (what Traefik v3.6/3.7 requires).
 GATEWAY_API_VERSION = "v1.4.0"
 
@@ -348,6 +351,7 @@ __all__ = [
     "ALERTMANAGER_VERSION",
     "ARGOCD_CHART",
     "BARMAN_CLOUD_PLUGIN_VERSION",
+    "BOUTIQUE_VERSION",
     "CrdSource",
     "GATEWAY_API_VERSION",
     "PROMETHEUS_OPERATOR_VERSION",

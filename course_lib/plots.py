@@ -576,3 +576,74 @@ __all__ = [
     "panel_figures",
     "request_rate",
 ]
+
+
+# --- part 10: the capstone ---------------------------------------------------------------------------
+
+
+def graph_layers(graph: pd.DataFrame) -> dict[str, int]:
+    """Each node's column in a left-to-right call graph: the longest chain of calls that leads to it (callers
+    left of callees).
+
+    Example:
+        >>> import pandas as pd
+        >>> graph_layers(pd.DataFrame({"source": ["a", "a", "b"], "destination": ["b", "c", "c"]}))
+        {'a': 0, 'b': 1, 'c': 2}
+    """
+    _require(graph, ("source", "destination"), "a call graph")
+    edges = list(zip(graph["source"], graph["destination"], strict=True))
+    nodes = sorted({n for edge in edges for n in edge})
+    layer = dict.fromkeys(nodes, 0)
+    for _ in nodes:  # longest path by relaxation; a cycle stops growing after len(nodes) rounds
+        changed = False
+        for src, dst in edges:
+            if layer[dst] < layer[src] + 1 and layer[src] + 1 < len(nodes):
+                layer[dst] = layer[src] + 1
+                changed = True
+        if not changed:
+            break
+    return layer
+
+
+def service_graph_figure(
+    graph: pd.DataFrame, *, title: str = "The service graph Kiali draws once traffic flows"
+) -> Any:
+    """A call graph (``source``, ``destination``, ``port``) from :func:`course_lib.manifests.service_graph`: callers
+    left, callees right, one arrow per call, labelled with the port.
+
+    Used in: notebook 10.
+    """
+    import plotly.graph_objects as go
+
+    layer = graph_layers(graph)
+    columns: dict[int, list[str]] = {}
+    for node in sorted(layer):
+        columns.setdefault(layer[node], []).append(node)
+    pos = {n: (x, -(i - (len(col) - 1) / 2)) for x, col in columns.items() for i, n in enumerate(col)}
+    fig = go.Figure()
+    for src, dst, port in zip(graph["source"], graph["destination"], graph.get("port", [""] * len(graph)), strict=True):
+        (x0, y0), (x1, y1) = pos[src], pos[dst]
+        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                           arrowhead=3, arrowsize=1, arrowwidth=1, arrowcolor="#8c8c8c", standoff=12, startstandoff=12,
+                           hovertext=f"{src} → {dst}:{port}")  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=[pos[n][0] for n in pos],
+            y=[pos[n][1] for n in pos],
+            mode="markers+text",
+            text=list(pos),
+            textposition="top center",
+            marker={"size": 16, "color": "#1f77b4"},
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=420,
+        margin={"l": 20, "r": 20, "t": 50, "b": 20},
+        template="plotly_white",
+        xaxis={"visible": False, "range": [-0.5, max(columns) + 0.5]},
+        yaxis={"visible": False},
+    )
+    return fig

@@ -15,6 +15,7 @@ Used in: notebooks 02, 03, 04, 05, 08, 09, 10 and ``course validate``.
 
 from __future__ import annotations
 
+from ._boutique import BOUTIQUE_PATH, BOUTIQUE_REPO, BOUTIQUE_VERSION, edge_queries, online_boutique, service_graph
 from ._core import (
     CHECKOUT_IMAGE,
     checkout_app,
@@ -83,6 +84,12 @@ from ._versions import OUTDATED, Outdated, outdated_rows
 from ._yaml import from_yaml, read_yaml_file, to_yaml
 
 __all__ = [
+    "BOUTIQUE_PATH",
+    "BOUTIQUE_REPO",
+    "BOUTIQUE_VERSION",
+    "edge_queries",
+    "online_boutique",
+    "service_graph",
     "alertmanager_values",
     "checkout_latency_rule",
     "checkout_service_monitor",

@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Callable, Mapping
 
 from ..errors import ConfigError
-from . import _core, _gitops, _networking, _postgres, _security
+from . import _boutique, _core, _gitops, _networking, _postgres, _security
 from ._meta import DEFAULT_LABELS, Manifest
 
 #: A registry entry: called with the labels to use, returns one manifest or a list of them.
@@ -249,6 +249,7 @@ def _defaults() -> None:
         ),
         # Capstone
         "10/root-app": lambda lb: g.argo_app_of_apps("root", repo_url=EXAMPLE_REPO, path="apps", labels=lb),
+        "10/online-boutique": lambda lb: _boutique.online_boutique(labels=lb),
     }
     for name, builder in entries.items():
         register(name, builder)
