@@ -9,7 +9,7 @@ Example:
     >>> frame = prom.query_range('sum by (status) (rate(checkout_requests_total[1m]))')   # doctest: +SKIP
     >>> plots.request_rate(frame)                                                          # doctest: +SKIP
 
-Used in: notebooks 03, 04, 05, 08, 09.
+Used in: notebooks 03, 04, 05, 08, 09, 10.
 """
 
 from __future__ import annotations
@@ -556,28 +556,6 @@ def region_cost_figure(table: Any) -> Any:
     return fig
 
 
-__all__ = [
-    "STATE_COLORS",
-    "failover_figure",
-    "observed_split_figure",
-    "pitr_figure",
-    "rate_limit_figure",
-    "reachability_figure",
-    "region_cost_figure",
-    "split_figure",
-    "sweep_figure",
-    "alert_timeline",
-    "downsample",
-    "figure_points",
-    "latency_percentiles",
-    "lines",
-    "log_volume",
-    "node_cpu",
-    "panel_figures",
-    "request_rate",
-]
-
-
 # --- part 10: the capstone ---------------------------------------------------------------------------
 
 
@@ -594,10 +572,10 @@ def graph_layers(graph: pd.DataFrame) -> dict[str, int]:
     edges = list(zip(graph["source"], graph["destination"], strict=True))
     nodes = sorted({n for edge in edges for n in edge})
     layer = dict.fromkeys(nodes, 0)
-    for _ in nodes:  # longest path by relaxation; a cycle stops growing after len(nodes) rounds
+    for _ in nodes:  # longest path by relaxation: a DAG settles within len(nodes) rounds, a cycle stops there
         changed = False
         for src, dst in edges:
-            if layer[dst] < layer[src] + 1 and layer[src] + 1 < len(nodes):
+            if layer[dst] < layer[src] + 1:
                 layer[dst] = layer[src] + 1
                 changed = True
         if not changed:
@@ -647,3 +625,27 @@ def service_graph_figure(
         yaxis={"visible": False},
     )
     return fig
+
+
+__all__ = [
+    "STATE_COLORS",
+    "failover_figure",
+    "observed_split_figure",
+    "pitr_figure",
+    "rate_limit_figure",
+    "reachability_figure",
+    "region_cost_figure",
+    "split_figure",
+    "sweep_figure",
+    "alert_timeline",
+    "downsample",
+    "figure_points",
+    "latency_percentiles",
+    "lines",
+    "log_volume",
+    "node_cpu",
+    "graph_layers",
+    "panel_figures",
+    "request_rate",
+    "service_graph_figure",
+]

@@ -17,7 +17,16 @@ from typing import Any
 
 from ..config import state_dir
 from . import Drill, Verdict, drill
-from ._live import app_errors, app_summary, application, delete_namespace, get_or_none, poll, repo_head
+from ._live import (
+    app_errors,
+    app_summary,
+    app_untouched,
+    application,
+    delete_application,
+    delete_namespace,
+    get_or_none,
+    poll,
+)
 
 ROOT = "drill-10-root"
 ARGOCD_NAMESPACE = "argocd"
@@ -134,8 +143,7 @@ class RootNoChildren(Drill):
             for name, _, _ in CHILDREN
         }  # fmt: skip
         verdict = root_verdict(root, children, ready)
-        head = repo_head(Path(self.state.get("repo") or workdir()))
-        untouched = root is not None and root.get("spec") == self.state.get("spec") and head == self.state.get("head")
+        untouched = app_untouched(root, self.state, Path(self.state.get("repo") or workdir()))
         return Verdict(verdict.fixed, verdict.message, verdict.hint, attempted=verdict.fixed or not untouched)
 
     def clean(self) -> None:
@@ -148,15 +156,7 @@ class RootNoChildren(Drill):
             for name, _, _ in CHILDREN
         ]
         for app in apps:
-            name = str(app["metadata"]["name"])
-
-            def gone(name: str = name) -> bool:
-                return application(cluster, name, ARGOCD_NAMESPACE) is None
-
-            if not gone():
-                cluster.delete([app])
-                poll(gone, timeout=60, what=f"deleting {name}",
-                     hint="`kubectl -n argocd get application` shows what holds it")  # fmt: skip
+            delete_application(cluster, app)
         for name, _, _ in CHILDREN:
             delete_namespace(cluster, name)
         shutil.rmtree(workdir().parent, ignore_errors=True)

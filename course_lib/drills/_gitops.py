@@ -17,7 +17,16 @@ from typing import Any
 
 from ..config import state_dir
 from . import Drill, Verdict, drill
-from ._live import app_errors, app_summary, application, delete_namespace, get_or_none, poll, repo_head
+from ._live import (
+    app_errors,
+    app_summary,
+    app_untouched,
+    application,
+    delete_application,
+    delete_namespace,
+    get_or_none,
+    poll,
+)
 
 NAMESPACE = "drill-02"
 APPLICATION = "drill-02-guestbook"
@@ -130,15 +139,11 @@ class AppWrongPath(Drill):
     def probe(self) -> Verdict:
         app = self._app()
         verdict = app_verdict(app, get_or_none(self.session.cluster, "Deployment", "guestbook-ui", NAMESPACE))
-        head = repo_head(Path(self.state.get("repo") or workdir()))
-        untouched = app is not None and app.get("spec") == self.state.get("spec") and head == self.state.get("head")
+        untouched = app_untouched(app, self.state, Path(self.state.get("repo") or workdir()))
         return Verdict(verdict.fixed, verdict.message, verdict.hint, attempted=verdict.fixed or not untouched)
 
     def clean(self) -> None:
         cluster = self.session.cluster
-        if self._app() is not None:  # the Application first: with selfHeal it would recreate what goes next
-            cluster.delete([self.application()])
-            poll(lambda: self._app() is None, timeout=60, what=f"deleting {APPLICATION}",
-                 hint="is Argo CD's application controller running? (`course sandbox status`)")  # fmt: skip
+        delete_application(cluster, self.application())  # first: with selfHeal it would recreate what goes next
         delete_namespace(cluster, NAMESPACE)
         shutil.rmtree(workdir().parent, ignore_errors=True)

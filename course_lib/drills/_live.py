@@ -86,6 +86,26 @@ def app_summary(app: Mapping[str, Any]) -> tuple[str, str]:
     )
 
 
+def delete_application(cluster: Cluster, app: Mapping[str, Any], *, timeout: float = 60.0) -> None:
+    """Delete an Argo CD Application (if it exists) and wait until the API server no longer has it."""
+    name, namespace = str(app["metadata"]["name"]), str(app["metadata"].get("namespace") or "argocd")
+    if application(cluster, name, namespace) is None:
+        return
+    cluster.delete([dict(app)])
+    poll(
+        lambda: application(cluster, name, namespace) is None,
+        timeout=timeout,
+        what=f"deleting {name}",
+        hint="is Argo CD's application controller running? (`course sandbox status`)",
+    )
+
+
+def app_untouched(app: Mapping[str, Any] | None, state: Mapping[str, Any], repo: Path) -> bool:
+    """The Application still has the ``spec`` the drill recorded in ``state`` and the repository the ``head`` commit
+    it recorded: the learner has changed neither."""
+    return app is not None and app.get("spec") == state.get("spec") and repo_head(repo) == state.get("head")
+
+
 def repo_head(path: Path) -> str:
     """The newest commit of the Git repository at ``path`` ("" when there is none, "broken" when git cannot tell)."""
     from ..gitops import GitRepo

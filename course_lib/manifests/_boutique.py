@@ -79,7 +79,7 @@ SERVICES: tuple[BoutiqueService, ...] = (
             ("CHECKOUT_SERVICE_ADDR", "checkoutservice"),
             ("AD_SERVICE_ADDR", "adservice"),
         ),
-    ),  # fmt: skip
+    ),
     BoutiqueService("adservice", 9555, 9555, requests=("200m", "180Mi"), limits=("300m", "300Mi")),
     BoutiqueService("currencyservice", 7000, 7000),
     BoutiqueService("cartservice", 7070, 7070, (("REDIS_ADDR", "redis-cart"),), ("200m", "64Mi"), ("300m", "128Mi")),
@@ -102,7 +102,7 @@ SERVICES: tuple[BoutiqueService, ...] = (
             _CURRENCY,
             _CART,
         ),
-    ),  # fmt: skip
+    ),
     BoutiqueService("emailservice", 8080, 5000),
     BoutiqueService("paymentservice", 50051, 50051),
     BoutiqueService("shippingservice", 50051, 50051),
@@ -141,12 +141,13 @@ def _deployment(svc: BoutiqueService, namespace: str, labels: Mapping[str, str] 
         volumes = [{"name": "redis-data", "emptyDir": {}}]
     app = {"app": svc.name}
     pod_spec: dict[str, Any] = {
-        "serviceAccountName": svc.name,
         "securityContext": {"fsGroup": 1000, "runAsGroup": 1000, "runAsNonRoot": True, "runAsUser": 1000},
         "containers": [container],
     }
     if volumes:
         pod_spec["volumes"] = volumes
+    if not svc.image:  # the Boutique's own services run as their own ServiceAccount; redis-cart as the default one
+        pod_spec = {"serviceAccountName": svc.name, **pod_spec}
     return resource(
         "apps/v1",
         "Deployment",
@@ -194,12 +195,9 @@ def online_boutique(
     ns = check_name(namespace, what="namespace")
     objects: list[Manifest] = [namespace_manifest(ns, istio_injection=mesh, labels=labels)]
     for svc in SERVICES:
-        if svc.image == "":  # the Boutique's own services run as their own ServiceAccount; redis-cart as default
+        if not svc.image:  # its Deployment runs as this ServiceAccount (see _deployment)
             objects.append(resource("v1", "ServiceAccount", object_meta(svc.name, namespace=ns, labels=labels)))
-        deployment = _deployment(svc, ns, labels)
-        if svc.image:
-            deployment["spec"]["template"]["spec"].pop("serviceAccountName")
-        objects.append(deployment)
+        objects.append(_deployment(svc, ns, labels))
         if svc.service_port:
             objects.append(_service(svc.name, svc, ns, labels))
     if external:

@@ -1,6 +1,8 @@
-"""Traffic management for Part 4: Traefik and Istio install plans, canary weights, and a canary simulator.
+"""Traffic management for Part 4: Traefik and Istio install plans, canary weights, a canary simulator, and real
+requests through the sandbox's Traefik.
 
-Nothing here needs a running proxy. The canary helpers build the objects that split traffic between the
+Three modules: ``_plans`` needs no running proxy; ``_edge`` and ``_measure`` send requests to the sandbox's Traefik
+on 127.0.0.1 only. The canary helpers build the objects that split traffic between the
 checkout ``v1`` (stable) and ``v2`` (canary) versions — an Istio DestinationRule + VirtualService and a
 Traefik TraefikService — and validate them against the CRD schemas. :func:`simulate_split` then shows,
 with a seeded random generator, how a given number of requests would actually fall on each version
