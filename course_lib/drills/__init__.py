@@ -81,6 +81,8 @@ class Drill:
     first_look: ClassVar[str]
     #: the capability the drill needs: "live_api" (any API server) or a controller name (``capabilities.runs``)
     needs: ClassVar[str] = "live_api"
+    #: why the drill runs on the course's own control plane only (``capabilities.disposable``); "" runs anywhere
+    sandbox_only: ClassVar[str] = ""
 
     session: Session
     state: dict[str, Any] = field(default_factory=dict)
@@ -99,8 +101,9 @@ class Drill:
         raise NotImplementedError
 
     def unavailable(self) -> str:
-        """Why this drill cannot run on the session's target beyond :attr:`needs` (a tool that is not built, a
-        chart that is not installed …), in one line; ``""`` when it can. Checked before anything is created."""
+        """Why this drill cannot run on the session's target beyond :attr:`needs` and :attr:`sandbox_only` (a tool
+        that is not built, a chart that is not installed …), in one line; ``""`` when it can. Checked before anything
+        is created."""
         return ""
 
     # -- helpers for subclasses --------------------------------------------------------------------------------
@@ -180,7 +183,7 @@ def start(drill_id: str, session: Session) -> DrillRun:
     if not ok:
         why = "an API server" if cls.needs == "live_api" else f"a running {cls.needs}"
         return DrillRun(instance, unavailable=f"this drill needs {why}, which the {session.target} target lacks")
-    reason = instance.unavailable()
+    reason = cls.sandbox_only if cls.sandbox_only and not caps.disposable else instance.unavailable()
     if reason:
         return DrillRun(instance, unavailable=reason)
     instance.clean()  # a run interrupted before its clean() left objects behind: start from nothing

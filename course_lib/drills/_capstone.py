@@ -90,11 +90,7 @@ class RootNoChildren(Drill):
     )
     first_look = f"kubectl -n {ARGOCD_NAMESPACE} get application {ROOT} -o yaml"
     needs = "argocd"
-
-    def unavailable(self) -> str:
-        if not self.session.capabilities.disposable:
-            return "this drill's Git repository is a folder on this machine, which only the sandbox's Argo CD reads"
-        return ""
+    sandbox_only = "this drill's Git repository is a folder on this machine, which only the sandbox's Argo CD reads"
 
     def root(self) -> dict[str, Any]:
         """The root Application: automated sync of ``apps/``, reading that folder only."""

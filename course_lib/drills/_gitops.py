@@ -92,11 +92,7 @@ class AppWrongPath(Drill):
     )
     first_look = f"kubectl -n {ARGOCD_NAMESPACE} describe application {APPLICATION}"
     needs = "argocd"
-
-    def unavailable(self) -> str:
-        if not self.session.capabilities.disposable:
-            return "this drill's Git repository is a folder on this machine, which only the sandbox's Argo CD reads"
-        return ""
+    sandbox_only = "this drill's Git repository is a folder on this machine, which only the sandbox's Argo CD reads"
 
     def application(self) -> dict[str, Any]:
         """The drill's Application: automated sync of the old folder into ``drill-02``."""

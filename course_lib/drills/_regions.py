@@ -37,11 +37,7 @@ class ClusterLabelDrift(Drill):
         "and nothing reports an error"
     )
     first_look = f"kubectl -n {NAMESPACE} get secrets -l argocd.argoproj.io/secret-type=cluster --show-labels"
-
-    def unavailable(self) -> str:
-        if not self.session.capabilities.disposable:
-            return "this drill writes Argo CD cluster Secrets, so it runs on the course's own control plane only"
-        return ""
+    sandbox_only = "this drill writes Argo CD cluster Secrets, so it runs on the course's own control plane only"
 
     def objects(self) -> list[dict[str, Any]]:
         """Namespace, one cluster Secret per cluster of :data:`FLEET` and the ApplicationSet (``env: production``)."""
