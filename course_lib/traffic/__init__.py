@@ -22,10 +22,10 @@ Used in: notebook 04.
 
 from __future__ import annotations
 
+from ..sim._canary import Z99
 from ._edge import (
     EDGE_HOSTS,
     EDGE_NAMESPACE,
-    Z99,
     EdgeResponse,
     edge_objects,
     edge_request,

@@ -30,8 +30,6 @@ EDGE_HOSTS = {
     "gateway": "gw.example.com",
 }
 EDGE_NAMESPACE = "edge"
-#: z-score of the two-sided 99 % band (the benchmark's acceptance band for the observed canary share).
-Z99 = 2.575829
 
 
 def _loopback(url: str) -> urllib.parse.SplitResult:

@@ -4,16 +4,15 @@ canary's weight, the edge as one handle, a weight sweep and Traefik's own reques
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..sim._canary import Z95, Z99, binomial_band, count_band
 from ._edge import (
     EDGE_HOSTS,
     EDGE_NAMESPACE,
-    Z99,
     EdgeResponse,
     edge_objects,
     edge_request,
@@ -21,7 +20,7 @@ from ._edge import (
     traefik_servers,
     wait_for_routes,
 )
-from ._plans import CANARY, Z95, binomial_band, canary_weights
+from ._plans import CANARY, canary_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -55,8 +54,7 @@ class ObservedSplit:
     @property
     def band(self) -> tuple[int, int]:
         """The model's range of canary requests (binomial, normal approximation) for ``requests`` requests."""
-        low, high = binomial_band(self.canary_percent / 100, self.requests, z=self.z)
-        return max(0, math.floor(low * self.requests)), min(self.requests, math.ceil(high * self.requests))
+        return count_band(self.canary_percent / 100, self.requests, z=self.z)
 
     @property
     def within_band(self) -> bool:

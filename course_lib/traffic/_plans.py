@@ -3,7 +3,6 @@ objects, a seeded split simulation next to its binomial band, and the 75/25 exer
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -17,11 +16,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..manifests import ValidationReport
 
 from ..pins import ISTIO_CHART_REPO, ISTIO_VERSION, TRAEFIK_CHART_REPO, TRAEFIK_CHART_VERSION
+from ..sim._canary import binomial_band, count_band, weighted_draws
 
 STABLE = "v1"
 CANARY = "v2"
 #: z-score of the two-sided 95 % band drawn around the expected share.
-Z95 = 1.959964
 
 
 # --- install plans ----------------------------------------------------------------------------------
@@ -290,8 +289,7 @@ class SplitSimulation:
     @property
     def band(self) -> tuple[int, int]:
         """The 95 % range of canary requests for n requests (normal approximation of the binomial, clipped)."""
-        low, high = binomial_band(self.canary_percent / 100, self.requests)
-        return max(0, math.floor(low * self.requests)), min(self.requests, math.ceil(high * self.requests))
+        return count_band(self.canary_percent / 100, self.requests)
 
     @property
     def within_band(self) -> bool:
@@ -321,24 +319,6 @@ class SplitSimulation:
     __repr__ = __str__
 
 
-def binomial_band(p: float, n: Any, *, z: float = Z95) -> tuple[Any, Any]:
-    """The share band ``p ± z·sqrt(p(1-p)/n)`` (works on a number or a numpy array of ``n``), clipped to [0, 1].
-
-    Example:
-        >>> [round(x, 3) for x in binomial_band(0.1, 1000)]
-        [0.081, 0.119]
-    """
-    import numpy as np
-
-    if not 0 <= p <= 1:
-        raise ConfigError(f"share {p!r} is not between 0 and 1", hint="pass a fraction, e.g. 0.1 for 10 %")
-    half = z * np.sqrt(p * (1 - p) / np.asarray(n, dtype=float))
-    low, high = np.clip(p - half, 0, 1), np.clip(p + half, 0, 1)
-    if np.ndim(low) == 0:
-        return float(low), float(high)
-    return low, high
-
-
 def simulate_split(canary_percent: int, *, requests: int = 1000, seed: int = 4) -> SplitSimulation:
     """Send ``requests`` simulated requests through a weighted random choice, as Envoy does for each request.
 
@@ -357,8 +337,7 @@ def simulate_split(canary_percent: int, *, requests: int = 1000, seed: int = 4) 
     p = canary_weights(canary_percent)[CANARY] / 100
     if not isinstance(requests, int) or isinstance(requests, bool) or not 1 <= requests <= 1_000_000:
         raise ConfigError(f"requests={requests!r} is out of range", hint="simulate between 1 and 1,000,000 requests")
-    rng = np.random.default_rng(seed)
-    to_canary = rng.random(requests) < p
+    to_canary = weighted_draws(p, requests, seed=seed)
     n = np.arange(1, requests + 1)
     low, high = binomial_band(p, n)
     frame = pd.DataFrame(

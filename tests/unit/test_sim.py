@@ -41,3 +41,17 @@ def test_sim_imports_neither_pandas_nor_plotly() -> None:
     code = "import sys, course_lib.sim; print(sorted(m for m in ('pandas', 'plotly') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_the_canary_model_band_holds_about_95_percent_of_seeded_runs() -> None:
+    """The model's own check: of 400 seeded runs of 1000 weighted choices at 10 %, close to 95 % land in the band."""
+    low, high = sim.count_band(0.1, 1000)
+    inside = sum(low <= int(sim.weighted_draws(0.1, 1000, seed=s).sum()) <= high for s in range(400))
+    assert 0.91 <= inside / 400 <= 0.99
+
+
+def test_the_part_4_traffic_helpers_use_the_one_canary_model() -> None:
+    from course_lib import traffic
+
+    assert traffic.binomial_band is sim.binomial_band
+    assert traffic.simulate_split(25, requests=100, seed=1).band == sim.count_band(0.25, 100)
