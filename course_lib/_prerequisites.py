@@ -283,7 +283,7 @@ def wait_ready(
     Raises:
         ClusterError: not ready before ``deadline``; the message names what is not.
     """
-    from .cluster._cluster import rollout_progress
+    from .cluster._rollout import rollout_progress
 
     selector = f"app.kubernetes.io/instance={a.chart.release}"
     bar: Any = None

@@ -16,12 +16,14 @@ Used in: notebooks 02-09.
 
 from __future__ import annotations
 
-from ._cluster import Cluster, connect, rollout_progress, service_proxy_path
+from ._cluster import Cluster
+from ._connect import connect
 from ._errors import parse_status, status_error
 from ._helm import HelmDryRun, HelmLint, helm_create, helm_install_dry_run, helm_lint, helm_template
 from ._kustomize import kustomize_build
 from ._objects import ObjectRef, load_objects, sort_objects
 from ._results import DRY_RUN_BANNER, ApplyReport, ApplyResult, HttpResponse, WaitResult
+from ._rollout import rollout_progress, service_proxy_path
 
 __all__ = [
     "DRY_RUN_BANNER",

@@ -31,8 +31,8 @@ from ..config import Settings, Target, validate_target
 from ..errors import ClusterError, ConfigError, CourseError, ValidationError
 from . import _objects as ob
 from ._errors import from_api_exception, status_error
-from ._lazy import load_kubernetes
 from ._results import DRY_RUN_BANNER, Action, ApplyReport, ApplyResult, HttpResponse, WaitResult
+from ._rollout import _progress_bar, rollout_progress, service_proxy_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -960,73 +960,6 @@ class Cluster:
         self.close()
 
 
-def service_proxy_path(service: str, path: str, *, namespace: str, port: int | str) -> str:
-    """The API server path that proxies to ``service:port/path`` in ``namespace``.
-
-    >>> service_proxy_path("grafana", "/api/health", namespace="monitoring", port=80)
-    '/api/v1/namespaces/monitoring/services/grafana:80/proxy/api/health'
-    """
-    return f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy/{path.lstrip('/')}"
-
-
-def rollout_progress(obj: Mapping[str, Any]) -> tuple[bool, int, int, str | None]:
-    """``(done, desired, ready, failure)`` for a Deployment, StatefulSet or DaemonSet.
-
-    >>> rollout_progress({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
-    ...   "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2}})
-    (True, 2, 2, None)
-    """
-    kind = obj.get("kind", "Deployment")
-    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
-    observed = int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0)
-    if kind == "DaemonSet":
-        desired = int(status.get("desiredNumberScheduled") or 0)
-        updated = int(status.get("updatedNumberScheduled") or 0)
-        ready = int(status.get("numberAvailable") or 0)
-        return observed and updated == ready == desired, desired, ready, None
-    desired = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
-    updated = int(status.get("updatedReplicas") or 0)
-    total = int(status.get("replicas") or 0)
-    if kind == "StatefulSet":
-        ready = int(status.get("availableReplicas", status.get("readyReplicas")) or 0)
-        same_rev = status.get("currentRevision") == status.get("updateRevision") or not status.get("updateRevision")
-        return observed and updated == ready == desired and same_rev, desired, ready, None
-    ready = int(status.get("availableReplicas") or 0)
-    failure = None
-    for c in status.get("conditions") or []:
-        if c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded":
-            failure = f"ProgressDeadlineExceeded: {c.get('message', '')}"
-    done = observed and updated == ready == total == desired
-    return done, desired, ready, failure
-
-
-class _Bar:
-    """A tqdm bar (or nothing) that follows ready/desired replicas."""
-
-    def __init__(self, desc: str, enabled: bool) -> None:
-        self._bar: Any = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=1, desc=desc, leave=False, unit="replica", bar_format="{desc}: {n}/{total} {bar}")
-
-    def update_from(self, obj: Mapping[str, Any], counts: bool) -> None:
-        if self._bar is None or not counts:
-            return
-        _, desired, ready, _ = rollout_progress(obj)
-        self._bar.total = max(desired, 1)
-        self._bar.n = min(ready, self._bar.total)
-        self._bar.refresh()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-def _progress_bar(desc: str, *, enabled: bool) -> _Bar:
-    return _Bar(desc, enabled)
-
-
 _API_VERSIONS: dict[str, str] = {
     **dict.fromkeys(
         [
@@ -1065,107 +998,8 @@ def _default_api_version(kind: str) -> str:
         ) from None
 
 
-def connect(
-    target: str | None = None,
-    *,
-    context: str | None = None,
-    kubeconfig: str | os.PathLike[str] | None = None,
-    settings: Settings | None = None,
-    dry_run: bool = False,
-) -> Cluster:
-    """Connect to the course's cluster for a target.
-
-    - ``sandbox``: the sandbox's real local control plane at ``kubeconfig=`` (or ``$COURSE_SANDBOX_KUBECONFIG``).
-      This function never starts it: :class:`course_lib.session.Session` does, and hands over the kubeconfig.
-      Without one — or with ``dry_run=True`` — a dry-run :class:`Cluster` that validates and shows plans.
-    - ``kubeconfig``: any cluster in a kubeconfig (``kubeconfig=``, ``settings.kubeconfig``, ``$KUBECONFIG`` or
-      ``~/.kube/config``), optionally a named ``context``.
-    - ``doks``: the DigitalOcean cluster whose kubeconfig the provisioning step wrote (pass its path as
-      ``kubeconfig=``).
-
-    Nothing is sent to the server until the first call that needs it.
-
-    Args:
-        target: ``sandbox``, ``kubeconfig`` or ``doks`` (default: ``settings.target``).
-        context: kubeconfig context name.
-        kubeconfig: path to a kubeconfig file.
-        settings: course settings (labels, run id); default ``Settings(target=target)``.
-        dry_run: plan only, even on a real cluster (the server computes results with ``dryRun=All``).
-
-    Raises:
-        ConfigError: unknown target, missing or unreadable kubeconfig, unknown context.
-
-    Example:
-        >>> cluster = connect("sandbox", dry_run=True)
-        >>> cluster.dry_run
-        True
-
-    Used in: :attr:`course_lib.session.Session.cluster` (notebooks use ``session.cluster``).
-    """
-    chosen = validate_target(target or (settings.target if settings else "sandbox"))
-    settings = settings or Settings(target=chosen)
-    if chosen == "sandbox":
-        # the cluster layer never starts processes: the session starts the control plane and hands its kubeconfig
-        kubeconfig = kubeconfig or os.environ.get(SANDBOX_KUBECONFIG_ENV) or None
-        if not kubeconfig:
-            reason = SANDBOX_NOT_STARTED_REASON if not dry_run else "dry_run=True was requested on the sandbox"
-            return Cluster(target=chosen, settings=settings, reason=reason)
-    path = kubeconfig or settings.kubeconfig
-    context = context or settings.context
-    if chosen == "doks" and not path:
-        raise ConfigError(
-            "target='doks' needs the kubeconfig that provisioning wrote",
-            hint="create the cluster first (notebook 01), then pass its path: connect('doks', kubeconfig=path)",
-        )
-    if not path:
-        path = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or os.path.expanduser("~/.kube/config")
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ConfigError(
-            f"kubeconfig {str(file)!r} does not exist",
-            hint="pass kubeconfig='path/to/kubeconfig', set KUBECONFIG, or create a cluster first "
-            "(kind create cluster / doctl kubernetes cluster kubeconfig save NAME)",
-        )
-    load_kubernetes()
-    from kubernetes import config as kconfig
-    from kubernetes.config.config_exception import ConfigException
-
-    try:
-        contexts, active = kconfig.list_kube_config_contexts(config_file=str(file))
-    except (ConfigException, OSError, ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"cannot read kubeconfig {str(file)!r}: {exc}", hint="check the file is a kubeconfig"
-        ) from None
-    names = [c["name"] for c in contexts or []]
-    if context and context not in names:
-        raise ConfigError(
-            f"context {context!r} is not in {str(file)!r}", hint=f"choose one of: {', '.join(names) or '(none)'}"
-        )
-    chosen_ctx = next((c for c in contexts or [] if c["name"] == context), active) or {}
-    namespace = (chosen_ctx.get("context") or {}).get("namespace") or "default"
-    try:
-        api = kconfig.new_client_from_config(config_file=str(file), context=context)
-    except (ConfigException, OSError, ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"cannot load kubeconfig {str(file)!r}: {exc}", hint="check the context's cluster and user entries"
-        ) from None
-    return Cluster(
-        target=chosen,
-        settings=settings,
-        api_client=api,
-        dry_run=dry_run,
-        default_namespace=namespace,
-        context=chosen_ctx.get("name"),
-        reason="dry_run=True was requested: the server computes results with dryRun=All" if dry_run else None,
-        kubeconfig=str(file),
-    )
-
-
 __all__ = [
     "SANDBOX_DRY_RUN_REASON",
     "SANDBOX_NOT_STARTED_REASON",
     "Cluster",
-    "connect",
-    "rollout_progress",
-    "service_proxy_path",
 ]

@@ -27,7 +27,7 @@ from course_lib import cluster as kc
 from course_lib import runner, tools
 from course_lib._prerequisites import AddOn, install_add_on
 from course_lib._resources import data_path
-from course_lib.cluster._cluster import rollout_progress
+from course_lib.cluster._rollout import rollout_progress
 from course_lib.config import using_state_dir
 from course_lib.pins import HelmChart
 from course_lib.sandbox import _controlplane
