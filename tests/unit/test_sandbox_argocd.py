@@ -32,9 +32,9 @@ def test_settings_objects_are_what_argocd_reads() -> None:
 
 
 def test_every_component_binds_loopback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_argocd, "binary", lambda: "/bin/argocd")
+    monkeypatch.setattr(_argocd._base, "binary", lambda: "/bin/argocd")
     monkeypatch.setattr(_argocd.shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(_argocd, "_shims", lambda workdir: workdir / "bin")
+    monkeypatch.setattr(_argocd._base, "_shims", lambda workdir: workdir / "bin")
     ports = {name: 40000 + i for i, name in enumerate(_argocd.PORT_NAMES)}
     comps = {c.name: c for c in _argocd._components(tmp_path, "/k.yaml", "argocd", ports)}
     assert list(comps) == list(_argocd.COMPONENTS)
@@ -65,7 +65,7 @@ def test_status_when_nothing_runs_and_the_overview_line() -> None:
 def test_up_without_the_programs_names_them(monkeypatch: pytest.MonkeyPatch) -> None:
     from course_lib.errors import ToolMissingError
 
-    monkeypatch.setattr(_argocd, "binary", lambda: None)
+    monkeypatch.setattr(_argocd._base, "binary", lambda: None)
     with pytest.raises(ToolMissingError, match="argocd"):
         _argocd.up("/nonexistent/kubeconfig")
 
