@@ -35,7 +35,6 @@ from ._base import (  # noqa: F401
     COMPONENTS,
     IN_CLUSTER,
     NAMESPACE,
-    _read_state,
     available,
     missing,
     settings_objects,

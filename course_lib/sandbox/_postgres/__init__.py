@@ -37,21 +37,16 @@ from ._base import (  # noqa: F401 - private names re-exported for the sandbox a
     APP_DB,
     APP_USER,
     CLUSTER,
-    MAX_CLIENT_CONN,
     MAX_CONNECTIONS,
-    PG_BIN,
     POOL_SIZE,
     SERVER_LOGIN_RETRY,
-    STATE_VERSION,
     SUPERUSER,
     _as_server,
-    _read_state,
-    _root,
     available,
     missing_programs,
     state_path,
 )
-from ._conf import REPLICATION_SQL, instance_conf, parse_waldump_commits, pgbouncer_ini  # noqa: F401
+from ._conf import instance_conf, parse_waldump_commits, pgbouncer_ini
 from ._handle import Backup, Instance, LocalPostgres
 from ._life import current, status, up
 from ._procs import down

@@ -45,7 +45,6 @@ from ._records import (  # noqa: F401
     StackEndpoints,
     StackStatus,
     _locked,
-    _read_state,
     _write_state,
     as_dict,
     state_file,
