@@ -5,6 +5,8 @@ the way the Kubernetes component that owns it would: label selectors as the API 
 NetworkPolicy connections as a CNI enforces them, Kyverno ``validate.pattern`` rules as Kyverno admits them,
 ``runAsNonRoot`` as the kubelet resolves it, an ApplicationSet's cluster generator as Argo CD expands it, a
 Cluster Mesh's requirements as Cilium checks them, and a weighted canary split as the binomial model describes it.
+It also holds the records Part 8's point-in-time recovery reasons with: a base backup and the verdict on a
+recovery target.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from ._canary import binomial_band, count_band, weighted_draws
 from ._clustermesh import MeshCluster, check_clustermesh
 from ._kyverno import Admission, evaluate_policy
 from ._netpol import PodRef, Verdict, connection
+from ._pitr import BaseBackup, Recoverability
 from ._security_context import effective_non_root
 from ._selectors import check_selector, selector_matches
 
 __all__ = [
     "Admission",
+    "BaseBackup",
     "MeshCluster",
     "PodRef",
+    "Recoverability",
     "Verdict",
     "binomial_band",
     "check_clustermesh",

@@ -171,7 +171,7 @@ def test_exercise_explains_wrong_answers(answer: str, fragment: str) -> None:
 
 def test_exercise_rejects_unreachable_targets(monkeypatch: pytest.MonkeyPatch) -> None:
     late_backup = pg.example_catalog(now=_t(25, 16, 39))  # WAL archived only up to 16:34
-    monkeypatch.setattr(pg, "example_catalog", lambda: late_backup)
+    monkeypatch.setattr(pg._recovery, "example_catalog", lambda: late_backup)  # where the exercise looks it up
     result = check("08-recovery-target", "2026-11-25T16:40:00Z")
     assert not result.passed and "cannot be reached" in result.message
 
