@@ -1,0 +1,135 @@
+"""Part 2's Argo CD: its charts and the ``argocd.tf`` that installs it, the ``repoURL`` an Application names, and,
+on cluster targets, the initial admin secret (never shown) and an Application's sync status. See
+:mod:`course_lib.gitops`."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path  # noqa: F401  (the repo_url example uses it)
+from typing import Any
+
+from ..errors import ClusterError
+from ..pins import ARGOCD_CHART, SEALED_SECRETS_CHART, HelmChart
+from ._repo import EXAMPLE_REPO, GitRepo
+
+# ----------------------------------------------------------------------------------------------- charts
+
+
+def charts() -> dict[str, HelmChart]:
+    """The charts of part 2: Argo CD (the pin ``provision`` writes into ``argocd.tf``) and Sealed Secrets.
+
+    Example:
+        >>> charts()["sealed-secrets"].namespace
+        'kube-system'
+
+    Used in: notebook 02.
+    """
+    return {"argocd": ARGOCD_CHART, "sealed-secrets": SEALED_SECRETS_CHART}
+
+
+def argocd_terraform() -> str:
+    """The ``argocd.tf`` that :mod:`course_lib.provision` generates (Argo CD release + guestbook Application).
+
+    Used in: notebook 02.
+    """
+    from ..provision._terraform import _argocd
+
+    return _argocd()
+
+
+# ----------------------------------------------------------------------------------------------- cluster targets
+
+
+@dataclass(frozen=True)
+class SecretStatus:
+    """Whether a Secret holds a key — without ever showing the value."""
+
+    namespace: str
+    name: str
+    key: str
+    found: bool
+    length: int = 0
+
+    def __str__(self) -> str:
+        if not self.found:
+            return f"{self.namespace}/{self.name}: not found (Argo CD deletes it once you change the admin password)"
+        return (
+            f"{self.namespace}/{self.name}: key {self.key!r} present ({self.length} characters). Read it in a terminal: "
+            f"kubectl -n {self.namespace} get secret {self.name} -o jsonpath='{{.data.{self.key}}}' | base64 -d; echo"
+        )
+
+    __repr__ = __str__
+
+
+def initial_admin_secret(cluster: Any, *, namespace: str = "argocd") -> SecretStatus:
+    """Check the ``argocd-initial-admin-secret`` on a real cluster; the password itself is never returned.
+
+    Log in as ``admin`` with it, change the password, then delete the Secret.
+
+    Used in: notebook 02 (cluster targets).
+    """
+    name, key = "argocd-initial-admin-secret", "password"
+    try:
+        obj = cluster.get("Secret", name, namespace=namespace)
+    except ClusterError as exc:
+        if "NotFound" in str(exc) or exc.context.get("reason") == "NotFound" or "404" in str(exc):
+            return SecretStatus(namespace, name, key, False)
+        raise
+    data = (obj.get("data") or {}).get(key, "")
+    length = len(base64.b64decode(data)) if data else 0
+    return SecretStatus(namespace, name, key, bool(data), length)
+
+
+def application_status(
+    cluster: Any,
+    name: str = "guestbook",
+    *,
+    namespace: str = "argocd",
+    timeout: float = 60.0,
+    interval: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, str]:
+    """Poll an Argo CD Application until the controller reports its sync status (cluster targets only).
+
+    Returns:
+        ``{"sync": "Synced" | "OutOfSync" | "Unknown", "health": "Healthy" | "Progressing" | ..., "revision": sha}``.
+
+    Used in: notebook 02 (cluster targets).
+    """
+    if getattr(cluster, "dry_run", True):
+        raise ClusterError(
+            "application_status needs a real cluster with Argo CD running",
+            hint="use target='kubeconfig' or 'doks' after installing Argo CD",
+        )
+    deadline = clock() + timeout
+    while True:
+        obj = cluster.get("Application", name, namespace=namespace, api_version="argoproj.io/v1alpha1")
+        status = obj.get("status") or {}
+        sync = status.get("sync") or {}
+        if sync.get("status") or clock() >= deadline:
+            return {
+                "sync": str(sync.get("status", "Unknown")),
+                "health": str((status.get("health") or {}).get("status", "Unknown")),
+                "revision": str(sync.get("revision", ""))[:7],
+            }
+        sleep(interval)
+
+
+# ----------------------------------------------------------------------------------------------- the sandbox's Argo CD
+
+
+def repo_url(repo: GitRepo, *, local: bool) -> str:
+    """The ``repoURL`` an Application should name: the local repository itself (``file:///...``) where Argo CD runs
+    on this machine (the sandbox), else Argo CD's public example repository, which holds the same guestbook.
+
+    Example:
+        >>> repo_url(GitRepo(Path("/tmp/gitops-repo")), local=True)
+        'file:///tmp/gitops-repo'
+
+    Used in: notebook 02.
+    """
+    return repo.path.resolve().as_uri() if local else EXAMPLE_REPO
