@@ -250,7 +250,9 @@ def test_sync_waves_of_child_applications_gate(
         for c in children
     ]
     for earlier, later in zip(apps, apps[1:], strict=False):
-        healthy_at = when(earlier["status"]["operationState"]["finishedAt"])
+        # The end of the earlier child's *first* sync (its oldest history entry). Not operationState.finishedAt:
+        # that is the latest operation's, and it is missing while a later auto-sync of the child is still running.
+        healthy_at = when(earlier["status"]["history"][0]["deployedAt"])
         created_at = when(later["metadata"]["creationTimestamp"])
         assert created_at >= healthy_at, (
             earlier["metadata"]["name"],
