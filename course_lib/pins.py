@@ -115,6 +115,30 @@ SEALED_SECRETS_CHART = HelmChart(
 KYVERNO_CHART = HelmChart(
     "kyverno", "kyverno", "kyverno", "https://kyverno.github.io/kyverno/", "kyverno", "3.9.1", "v1.19.1"
 )
+#: The Datadog Agent (Part 3's Datadog hands-on), as the seed installs it: the ``datadog`` chart, DogStatsD on the
+#: node's hostPort 8125 for custom metrics. The API key comes from a Secret the learner creates (``api-key`` in
+#: ``datadog-secret``), never from a ``--set`` value that Helm keeps in the release. 3.240.0 is the newest version
+#: the chart repository's source showed when the course last read it (2026-08-21).
+DATADOG_CHART = HelmChart(
+    "datadog",
+    "datadog",
+    "datadog",
+    "https://helm.datadoghq.com",
+    "datadog",
+    "3.240.0",
+    "7",
+    (
+        ("datadog.site", "datadoghq.com"),
+        ("datadog.apiKeyExistingSecret", "datadog-secret"),
+        ("datadog.dogstatsd.useHostPort", "true"),
+        ("datadog.logs.enabled", "true"),
+        ("datadog.logs.containerCollectAll", "true"),
+    ),
+)
+#: The checkout app's container image (the seed's ``node:18-alpine`` reached end of life in April 2025; Node.js 24
+#: is the active LTS line) and the traffic generator's.
+EXPRESS_APP_NODE_IMAGE = "node:24-alpine"
+CURL_IMAGE = "curlimages/curl:8.11.1"
 #: Falco with the modern eBPF probe (needs a kernel with BTF; DOKS nodes have one).
 FALCO_CHART = HelmChart(
     "falco",
@@ -348,6 +372,9 @@ PROVIDER_VERSIONS: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "CURL_IMAGE",
+    "DATADOG_CHART",
+    "EXPRESS_APP_NODE_IMAGE",
     "ALERTMANAGER_VERSION",
     "ARGOCD_CHART",
     "BARMAN_CLOUD_PLUGIN_VERSION",

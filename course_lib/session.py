@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .manifests import ValidationReport
     from .sandbox import Stack
     from .sandbox._argocd import ArgoCD
+    from .sandbox._express import ExpressApp
     from .sandbox._kyverno import KyvernoEndpoints
     from .sandbox._postgres import LocalPostgres
     from .sandbox._sealed_secrets import SealedSecretsController
@@ -416,6 +417,19 @@ class Session:
         handle = sealed_secrets_up(kubeconfig=str(self.cluster.kubeconfig), **kwargs)
         if not handle.reused:
             self._started.append("sealed-secrets")
+        return handle
+
+    def checkout_app(self, *, statsd_port: int, **kwargs: Any) -> ExpressApp | None:
+        """Part 3's Express checkout app as a local process sending DogStatsD to ``127.0.0.1:statsd_port``
+        (:func:`course_lib.sandbox.express_up`, started or reused), or ``None`` where the local stack does not run
+        (on a cluster the app is the Deployment of ``manifests.express_app()``). Used in: notebook 03."""
+        if not self.capabilities.local_stack:
+            return None
+        from .sandbox import express_up
+
+        handle = express_up(statsd_port=statsd_port, **kwargs)
+        if not handle.reused:
+            self._started.append("checkout-app")
         return handle
 
     def kyverno(self, **kwargs: Any) -> KyvernoEndpoints | None:

@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # The sandbox's packages; apt.txt (what Binder installs) lists exactly these (tests/integration/test_binder_replay.py).
-APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter prometheus-pushgateway git postgresql-15 pgbouncer redis-server)
-BINARIES=(prometheus promtool prometheus-alertmanager amtool prometheus-node-exporter prometheus-pushgateway git psql pgbouncer redis-server)
+APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter prometheus-pushgateway git postgresql-15 pgbouncer redis-server nodejs)
+BINARIES=(prometheus promtool prometheus-alertmanager amtool prometheus-node-exporter prometheus-pushgateway git psql pgbouncer redis-server node)
+# node runs Part 3's checkout app (Express + DogStatsD); `make tools` installs its npm packages into the cache.
 # PostgreSQL's server programs are not on PATH (Debian keeps them per major version); Part 8's sandbox service runs
 # them directly as child processes. The system cluster the package may create is never started or touched.
 PG_SERVER=/usr/lib/postgresql/15/bin/postgres

@@ -30,6 +30,7 @@ from ._core import (
     secret,
     secret_env_pod,
 )
+from ._datadog import DOGSTATSD_PORT, datadog_agent_values, express_app, express_app_files
 from ._gitops import (
     argo_app_of_apps,
     argo_application,
@@ -85,6 +86,10 @@ from ._yaml import from_yaml, read_yaml_file, to_yaml
 
 __all__ = [
     "BOUTIQUE_PATH",
+    "DOGSTATSD_PORT",
+    "datadog_agent_values",
+    "express_app",
+    "express_app_files",
     "BOUTIQUE_REPO",
     "BOUTIQUE_VERSION",
     "edge_queries",

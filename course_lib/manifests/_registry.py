@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Callable, Mapping
 
 from ..errors import ConfigError
-from . import _boutique, _core, _gitops, _networking, _postgres, _security
+from . import _boutique, _core, _datadog, _gitops, _networking, _postgres, _security
 from ._meta import DEFAULT_LABELS, Manifest
 
 #: A registry entry: called with the labels to use, returns one manifest or a list of them.
@@ -131,6 +131,7 @@ def _defaults() -> None:
         ),
         # Part 3 — observability (the ServiceMonitors and rules are "03/observability", registered on first use)
         "03/checkout-dashboard": _checkout_dashboard_configmap,
+        "03/datadog-demo": lambda lb: _datadog.express_app(labels=lb),
         # Part 4 — networking and service mesh
         "04/shop-namespace": lambda lb: c.namespace("shop", istio_injection=True, labels=lb),
         "04/checkout-app": lambda lb: [

@@ -31,6 +31,16 @@ from ._dashboards import (
     roundtrip,
 )
 from ._datadog import DatadogMonitor, api_payloads, parse_hcl, seed_monitors, terraform_hcl
+from ._dogstatsd import (
+    Datagram,
+    DogStatsdListener,
+    MonitorInput,
+    check_monitor_inputs,
+    monitor_inputs,
+    monitor_inputs_frame,
+    parse_datagrams,
+    queryable_names,
+)
 from ._exercise import ERROR_RATIO_REFERENCE, CheckResult, check_error_ratio
 from ._frames import matrix_frame, streams_frame, vector_frame
 from ._install import (
@@ -47,6 +57,14 @@ from ._victorialogs import LOGQL_TO_LOGSQL, VictoriaLogs, entries_frame, hits_fr
 from ._watch import AlertWait, wait_for_alert, wait_for_notification
 
 __all__ = [
+    "Datagram",
+    "DogStatsdListener",
+    "MonitorInput",
+    "check_monitor_inputs",
+    "monitor_inputs",
+    "monitor_inputs_frame",
+    "queryable_names",
+    "parse_datagrams",
     "CHECKOUT_PANELS",
     "ERROR_RATIO_REFERENCE",
     "KUBE_PROMETHEUS_STACK_VERSION",

@@ -15,7 +15,7 @@ Example:
 On demand, :func:`traefik_up` adds Traefik (its CRD and Gateway API providers reading the sandbox API server)
 and the two checkout versions it routes to, :func:`sealed_secrets_up` the Sealed Secrets controller and
 :func:`kyverno_up` Kyverno's admission controller (a webhook of the sandbox API server) and its reports
-controller (PolicyReports); ``down()`` stops them
+controller (PolicyReports), :func:`express_up` Part 3's checkout app (Express + DogStatsD); ``down()`` stops them
 with the rest.
 
 Used in: notebook 02 (Sealed Secrets), notebook 03, notebook 04 (Traefik), notebook 05 (Kyverno) and every
@@ -34,6 +34,7 @@ from ._derive import (
     rule_file_from_prometheus_rule,
     scrape_configs_from_service_monitor,
 )
+from ._express import ExpressApp, express_down, express_up
 from ._kyverno import (
     KyvernoEndpoints,
     kyverno_down,
@@ -73,6 +74,9 @@ from ._traefik import (
 
 __all__ = [
     "DEFAULT_SELECTOR",
+    "ExpressApp",
+    "express_down",
+    "express_up",
     "crds",
     "RULES_TESTS_DIR",
     "Faults",

@@ -53,6 +53,20 @@ def crds() -> None:
     raise SystemExit(main())
 
 
+@sandbox.command(name="npm")
+def npm_install() -> None:
+    """Install Part 3's checkout app and its locked npm packages into the cache (`make tools` runs it)."""
+    from ..errors import CourseError
+    from ._express import install, installed
+
+    try:
+        had = installed()
+        path = install()
+    except CourseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"checkout app: {'already installed' if had else 'installed'} in {path}")
+
+
 @sandbox.command()
 def down() -> None:
     """Stop every sandbox process (Traefik and its backends too) and delete its temporary files."""

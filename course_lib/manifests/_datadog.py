@@ -1,0 +1,176 @@
+"""Part 3's Datadog hands-on on a cluster: the checkout app (Express + DogStatsD), its Service and the seed's
+traffic generator, and the Datadog Agent's Helm values.
+
+The app's code is the same ``index.js``/``package.json``/``package-lock.json`` the sandbox runs
+(``data/datadog/express-app``), carried in a ConfigMap as in the seed. Two corrections to the seed's Deployment:
+
+- a ConfigMap volume is read-only, so ``npm install`` inside it fails: the code is mounted at ``/code`` and copied
+  into an ``emptyDir`` (``/app``) where ``npm ci`` installs the locked dependencies;
+- ``node:18-alpine`` reached end of life in April 2025: the image is Node.js 24 (:data:`EXPRESS_APP_NODE_IMAGE`).
+
+``DD_AGENT_HOST`` is the node's IP (the downward API's ``status.hostIP``): the Agent's DaemonSet pod on each node
+listens for DogStatsD on hostPort 8125 (``datadog.dogstatsd.useHostPort=true`` in :data:`DATADOG_CHART`).
+
+Example:
+    >>> [o["kind"] for o in express_app()]
+    ['ConfigMap', 'Deployment', 'Service', 'Deployment']
+    >>> env = express_app()[1]["spec"]["template"]["spec"]["containers"][0]["env"]
+    >>> next(e["valueFrom"] for e in env if e["name"] == "DD_AGENT_HOST")
+    {'fieldRef': {'fieldPath': 'status.hostIP'}}
+
+Used in: notebook 03.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ConfigError
+from ..pins import CURL_IMAGE, DATADOG_CHART, EXPRESS_APP_NODE_IMAGE
+from ._core import config_map, resource
+from ._meta import Manifest, check_name, object_meta
+
+#: The app's files, in the order the ConfigMap lists them.
+APP_FILES = ("index.js", "package.json", "package-lock.json")
+#: DogStatsD's port (UDP), on the Agent pod and as its hostPort.
+DOGSTATSD_PORT = 8125
+
+
+def express_app_files() -> dict[str, str]:
+    """The checkout app's source files (name → text), as shipped in the package."""
+    from .._resources import data_path
+
+    return {name: data_path("datadog", "express-app", name).read_text() for name in APP_FILES}
+
+
+def express_app(
+    *,
+    namespace: str = "default",
+    service: str = "checkout-api",
+    image: str = EXPRESS_APP_NODE_IMAGE,
+    port: int = 8080,
+    traffic_image: str = CURL_IMAGE,
+    labels: Mapping[str, str] | None = None,
+) -> list[Manifest]:
+    """The seed's three objects plus the code: ConfigMap ``express-code``, Deployment ``express-app``, Service
+    ``express-service`` and Deployment ``traffic-generator`` (one ``curl /checkout`` a second).
+
+    Args:
+        namespace: where all four go.
+        service: the ``service`` tag of the app's metrics (``DD_SERVICE``); monitors filter on it.
+        image: the app container's image (Node.js with npm).
+        port: the app's port and the Service's.
+        traffic_image: the traffic generator's image (has ``curl`` and ``sh``).
+        labels: course labels on every object.
+
+    Raises:
+        ConfigError: a bad name, service tag or port (nothing is built).
+    """
+    check_name(namespace, what="namespace")
+    if not service or not all(c.isalnum() or c in "-_." for c in service):
+        raise ConfigError(f"service {service!r} is not a Datadog tag value", hint="e.g. service='checkout-api'")
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError(f"port {port!r} is out of range", hint="a TCP port between 1 and 65535, e.g. 8080")
+    app_labels = {"app": "express-app"}
+    code = config_map("express-code", namespace=namespace, data=express_app_files(), labels=labels)
+    env: list[dict[str, Any]] = [
+        {"name": "DD_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+        {"name": "DD_DOGSTATSD_PORT", "value": str(DOGSTATSD_PORT)},
+        {"name": "DD_SERVICE", "value": service},
+        {"name": "DD_ENV", "value": "course"},
+        {"name": "HOST", "value": "0.0.0.0"},
+        {"name": "PORT", "value": str(port)},
+        {"name": "npm_config_cache", "value": "/app/.npm"},
+    ]
+    probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10}
+    container = {
+        "name": "express",
+        "image": image,
+        "command": ["/bin/sh", "-c"],
+        "args": ["cp /code/* /app/ && cd /app && npm ci --omit=dev --omit=optional --no-audit && exec node index.js"],
+        "workingDir": "/app",
+        "env": env,
+        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+        "readinessProbe": {**probe, "initialDelaySeconds": 5},
+        "volumeMounts": [{"name": "code", "mountPath": "/code"}, {"name": "app", "mountPath": "/app"}],
+        "resources": {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"memory": "256Mi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+    }
+    app = resource(
+        "apps/v1",
+        "Deployment",
+        object_meta("express-app", namespace=namespace, labels=labels, extra_labels=app_labels),
+        spec={
+            "replicas": 1,
+            "selector": {"matchLabels": app_labels},
+            "template": {
+                "metadata": {"labels": app_labels},
+                "spec": {
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},  # the image's `node` user
+                    "containers": [container],
+                    "volumes": [
+                        {"name": "code", "configMap": {"name": "express-code"}},
+                        {"name": "app", "emptyDir": {}},
+                    ],
+                },
+            },
+        },
+    )
+    svc = resource(
+        "v1",
+        "Service",
+        object_meta("express-service", namespace=namespace, labels=labels, extra_labels=app_labels),
+        spec={
+            "selector": app_labels,
+            "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
+        },
+    )
+    traffic_labels = {"app": "traffic-generator"}
+    loop = f"while true; do curl -s http://express-service:{port}/checkout; echo; sleep 1; done"
+    traffic = resource(
+        "apps/v1",
+        "Deployment",
+        object_meta("traffic-generator", namespace=namespace, labels=labels, extra_labels=traffic_labels),
+        spec={
+            "replicas": 1,
+            "selector": {"matchLabels": traffic_labels},
+            "template": {
+                "metadata": {"labels": traffic_labels},
+                "spec": {
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 100},  # the image's curl_user
+                    "containers": [
+                        {
+                            "name": "traffic",
+                            "image": traffic_image,
+                            "command": ["/bin/sh", "-c"],
+                            "args": [loop],
+                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
+                            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                        }
+                    ],
+                },
+            },
+        },
+    )
+    return [code, app, svc, traffic]
+
+
+def datadog_agent_values() -> dict[str, Any]:
+    """The ``datadog`` chart's values :data:`DATADOG_CHART` sets, as the nested mapping a values file holds.
+
+    Example:
+        >>> datadog_agent_values()["datadog"]["dogstatsd"]
+        {'useHostPort': True}
+    """
+    values: dict[str, Any] = {}
+    for key, raw in DATADOG_CHART.values:
+        *parents, leaf = key.split(".")
+        node = values
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = {"true": True, "false": False}.get(raw, raw)
+    return values
+
+
+__all__ = ["APP_FILES", "DOGSTATSD_PORT", "datadog_agent_values", "express_app", "express_app_files"]
