@@ -27,7 +27,16 @@ from __future__ import annotations
 from ..pins import SEALED_SECRETS_CHART, HelmChart
 from ..sim._sync import ObjectChange
 from . import _checks  # noqa: F401  (registers exercises 02-sync-policy, 02-pruned-objects and the 02/ manifests)
-from ._argocd import SecretStatus, application_status, argocd_terraform, charts, initial_admin_secret, repo_url
+from ._argocd import (
+    TRACKING_ANNOTATION,
+    SecretStatus,
+    application_status,
+    argocd_terraform,
+    charts,
+    initial_admin_secret,
+    repo_url,
+    tracking,
+)
 from ._checks import check_pruned_objects, check_sync_policy, prune_exercise
 from ._heal import HealRun, SelfHealRun, heal_after_delete, heal_after_scale, self_heal_experiment
 from ._repo import (
@@ -47,6 +56,7 @@ __all__ = [
     "EXAMPLE_REPO",
     "GUESTBOOK_IMAGE",
     "SEALED_SECRETS_CHART",
+    "TRACKING_ANNOTATION",
     "Commit",
     "GitRepo",
     "HealRun",
@@ -69,4 +79,5 @@ __all__ = [
     "prune_exercise",
     "repo_url",
     "self_heal_experiment",
+    "tracking",
 ]

@@ -133,3 +133,30 @@ def repo_url(repo: GitRepo, *, local: bool) -> str:
     Used in: notebook 02.
     """
     return repo.path.resolve().as_uri() if local else EXAMPLE_REPO
+
+
+# ------------------------------------------------------------------------------------------ tracking
+
+#: How Argo CD 3 marks a live object as managed by an Application (the default ``application.resourceTrackingMethod``,
+#: ``annotation``): ``<app>:<group>/<kind>:<namespace>/<name>``.
+TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"
+#: What Argo CD 2.x used by default (``label`` tracking), and what other tools (Helm, kustomize) also set.
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+
+def tracking(obj: dict[str, Any]) -> dict[str, str | None]:
+    """Which Application a live object says it belongs to: Argo CD 3's tracking annotation and the 2.x instance
+    label (``None`` where absent).
+
+    Example:
+        >>> meta = {"annotations": {TRACKING_ANNOTATION: "guestbook:apps/Deployment:guestbook/guestbook-ui"}}
+        >>> tracking({"metadata": meta})
+        {'tracking-id': 'guestbook:apps/Deployment:guestbook/guestbook-ui', 'instance label': None}
+
+    Used in: notebook 02.
+    """
+    meta = obj.get("metadata") or {}
+    return {
+        "tracking-id": (meta.get("annotations") or {}).get(TRACKING_ANNOTATION),
+        "instance label": (meta.get("labels") or {}).get(INSTANCE_LABEL),
+    }

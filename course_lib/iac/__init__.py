@@ -20,7 +20,7 @@ and :func:`check` stops at ``init`` with OpenTofu's own message. Once the provid
 
 Example:
     >>> from course_lib import iac, provision as prov
-    >>> project = iac.offline_project(prov.ClusterSpec(name="course-ada"), "/tmp/tofu-ada", k8s_version="1.34.1-do.0")
+    >>> project = iac.offline_project(prov.ClusterSpec(name="course-ada"), "/tmp/tofu-ada", k8s_version="1.37.2-do.0")
     >>> iac.check(project).steps_table()  # doctest: +SKIP
 
 Used in: notebook 01.

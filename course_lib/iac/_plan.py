@@ -229,8 +229,8 @@ def resolve_version(spec: ClusterSpec, *, options: Any = None) -> str:
 
     Example:
         >>> from course_lib.provision import ClusterSpec
-        >>> resolve_version(ClusterSpec(name="x", version="1.34.1-do.0"))
-        '1.34.1-do.0'
+        >>> resolve_version(ClusterSpec(name="x", version="1.37.2-do.0"))
+        '1.37.2-do.0'
     """
     wanted = str(spec.version)
     if _SLUG.match(wanted):
@@ -260,7 +260,7 @@ def offline_project(
     Args:
         spec: the cluster spec.
         directory: where to write (created if needed); default: a new temporary folder.
-        k8s_version: a full DOKS version slug such as ``1.34.1-do.0`` (default: :func:`resolve_version`).
+        k8s_version: a full DOKS version slug such as ``1.37.2-do.0`` (default: :func:`resolve_version`).
 
     Raises:
         ConfigError: ``k8s_version`` is not a full DOKS slug.
@@ -272,7 +272,7 @@ def offline_project(
     if not _SLUG.match(k8s_version):
         raise ConfigError(
             f"k8s_version {k8s_version!r} is not a full DOKS version slug",
-            hint="use the form 1.34.1-do.0 (`doctl kubernetes options versions` lists them)",
+            hint="use the form 1.37.2-do.0 (`doctl kubernetes options versions` lists them)",
         )
     from ..provision import render_terraform
 

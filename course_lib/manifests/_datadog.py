@@ -37,6 +37,35 @@ APP_FILES = ("index.js", "package.json", "package-lock.json")
 DOGSTATSD_PORT = 8125
 
 
+_NO_ESCALATION = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def _deployment(
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str] | None,
+    container: dict[str, Any],
+    *,
+    run_as: int,
+    volumes: list[dict[str, Any]] | None = None,
+) -> Manifest:
+    """One replica of ``container``, labelled ``app: <name>``, as the non-root user ``run_as``."""
+    pod_labels = {"app": name}
+    pod: dict[str, Any] = {"securityContext": {"runAsNonRoot": True, "runAsUser": run_as}, "containers": [container]}
+    if volumes:
+        pod["volumes"] = volumes
+    return resource(
+        "apps/v1",
+        "Deployment",
+        object_meta(name, namespace=namespace, labels=labels, extra_labels=pod_labels),
+        spec={
+            "replicas": 1,
+            "selector": {"matchLabels": dict(pod_labels)},  # copies: a shared dict is a YAML anchor in to_yaml
+            "template": {"metadata": {"labels": dict(pod_labels)}, "spec": pod},
+        },
+    )
+
+
 def express_app_files() -> dict[str, str]:
     """The checkout app's source files (name → text), as shipped in the package."""
     from .._resources import data_path
@@ -72,7 +101,6 @@ def express_app(
         raise ConfigError(f"service {service!r} is not a Datadog tag value", hint="e.g. service='checkout-api'")
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ConfigError(f"port {port!r} is out of range", hint="a TCP port between 1 and 65535, e.g. 8080")
-    app_labels = {"app": "express-app"}
     code = config_map("express-code", namespace=namespace, data=express_app_files(), labels=labels)
     env: list[dict[str, Any]] = [
         {"name": "DD_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
@@ -95,64 +123,29 @@ def express_app(
         "readinessProbe": {**probe, "initialDelaySeconds": 5},
         "volumeMounts": [{"name": "code", "mountPath": "/code"}, {"name": "app", "mountPath": "/app"}],
         "resources": {"requests": {"cpu": "50m", "memory": "96Mi"}, "limits": {"memory": "256Mi"}},
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        "securityContext": _NO_ESCALATION,
     }
-    app = resource(
-        "apps/v1",
-        "Deployment",
-        object_meta("express-app", namespace=namespace, labels=labels, extra_labels=app_labels),
-        spec={
-            "replicas": 1,
-            "selector": {"matchLabels": app_labels},
-            "template": {
-                "metadata": {"labels": app_labels},
-                "spec": {
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},  # the image's `node` user
-                    "containers": [container],
-                    "volumes": [
-                        {"name": "code", "configMap": {"name": "express-code"}},
-                        {"name": "app", "emptyDir": {}},
-                    ],
-                },
-            },
-        },
-    )
+    volumes = [{"name": "code", "configMap": {"name": "express-code"}}, {"name": "app", "emptyDir": {}}]
+    app = _deployment("express-app", namespace, labels, container, run_as=1000, volumes=volumes)  # image user `node`
     svc = resource(
         "v1",
         "Service",
-        object_meta("express-service", namespace=namespace, labels=labels, extra_labels=app_labels),
+        object_meta("express-service", namespace=namespace, labels=labels, extra_labels={"app": "express-app"}),
         spec={
-            "selector": app_labels,
+            "selector": {"app": "express-app"},
             "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
         },
     )
-    traffic_labels = {"app": "traffic-generator"}
     loop = f"while true; do curl -s http://express-service:{port}/checkout; echo; sleep 1; done"
-    traffic = resource(
-        "apps/v1",
-        "Deployment",
-        object_meta("traffic-generator", namespace=namespace, labels=labels, extra_labels=traffic_labels),
-        spec={
-            "replicas": 1,
-            "selector": {"matchLabels": traffic_labels},
-            "template": {
-                "metadata": {"labels": traffic_labels},
-                "spec": {
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 100},  # the image's curl_user
-                    "containers": [
-                        {
-                            "name": "traffic",
-                            "image": traffic_image,
-                            "command": ["/bin/sh", "-c"],
-                            "args": [loop],
-                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
-                            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-                        }
-                    ],
-                },
-            },
-        },
-    )
+    curl = {
+        "name": "traffic",
+        "image": traffic_image,
+        "command": ["/bin/sh", "-c"],
+        "args": [loop],
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
+        "securityContext": _NO_ESCALATION,
+    }
+    traffic = _deployment("traffic-generator", namespace, labels, curl, run_as=100)  # the image's curl_user
     return [code, app, svc, traffic]
 
 

@@ -5,7 +5,7 @@ strict mode, for a pinned Kubernetes version) and custom resources against the c
 Example:
     >>> report = validate([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}])
     >>> report.ok, report.results[0].schema, report.results[0].validator
-    (True, 'kubernetes 1.34 (strict)', 'kubernetes-validate (strict)')
+    (True, 'kubernetes 1.37 (strict)', 'kubernetes-validate (strict)')
 
 Used in: notebooks 02, 04, 05, 08, 09 ("validate before you apply") and ``course validate``.
 """
@@ -26,8 +26,10 @@ from .._resources import MISSING_HINT, data_path
 from ..errors import ConfigError, ValidationError, redact
 from ._versions import OUTDATED
 
-#: Kubernetes minor the built-in kinds are checked against (a version DOKS offers; override per call).
-DEFAULT_KUBE_VERSION = "1.34"
+#: Kubernetes minor the built-in kinds are checked against: the one the sandbox's kube-apiserver runs
+#: (``KUBERNETES_VERSION`` in ``data/tools/pins.env``), which is also the newest kubernetes-validate 1.37.0 ships
+#: and one DOKS offers (override per call, e.g. with an older cluster's minor).
+DEFAULT_KUBE_VERSION = "1.37"
 #: Where the CRD schemas live: the package's ``data/crds`` (``course_lib._resources``; override ``COURSE_DATA_DIR``).
 CRD_DIR = data_path("crds")
 _MAX_MESSAGE = 300
@@ -244,7 +246,7 @@ def _crd_validator(path: Path) -> Any:
 
 
 def _resolve_kube_version(kube_version: str) -> str:
-    """``"1.34"``/``"v1.34.2"`` → the kubernetes-validate schema directory version (``"1.34.0"``)."""
+    """``"1.37"``/``"v1.37.2"`` → the kubernetes-validate schema directory version (``"1.37.0"``)."""
     _jsonschema()
     from kubernetes_validate import utils as kv
     from packaging.version import InvalidVersion, Version
@@ -466,7 +468,7 @@ def validate(
 
     Args:
         objects: one manifest or many (e.g. a builder's output, or :func:`from_yaml` of a file).
-        kube_version: Kubernetes minor for built-in kinds, e.g. ``"1.34"``.
+        kube_version: Kubernetes minor for built-in kinds, e.g. ``"1.37"``.
 
     Example:
         >>> from course_lib.manifests import checkout_app

@@ -22,7 +22,7 @@ MIN_NODES = 1
 #: DigitalOcean's real ceiling is your account's Droplet limit (often 10–25 on new accounts). The course caps a
 #: pool at 50 so that a typo (500 instead of 5) is caught before it reaches the bill.
 MAX_NODES_PER_POOL = 50
-#: ``latest``, a minor such as ``1.33`` (DO picks its newest patch) or a full slug such as ``1.33.5-do.0``.
+#: ``latest``, a minor such as ``1.36`` (DO picks its newest patch) or a full slug such as ``1.36.6-do.0``.
 VERSION_RE = re.compile(r"^(latest|\d+\.\d+|\d+\.\d+\.\d+-do\.\d+)$")
 #: DigitalOcean tags: letters, digits, ':', '-', '_' (at most 255 characters).
 TAG_RE = re.compile(r"^[A-Za-z0-9:_\-]{1,255}$")
@@ -135,7 +135,7 @@ class ClusterSpec:
     Args:
         name: DNS-1123 label, at most 63 characters; unique in your account.
         region: region slug, e.g. ``nyc1``.
-        version: ``latest``, a minor (``1.33``) or a full DOKS slug (``1.33.5-do.0``).
+        version: ``latest``, a minor (``1.36``) or a full DOKS slug (``1.36.6-do.0``).
         node_pools: one or more :class:`NodePool`.
         tags: extra DigitalOcean tags; ``k8s-course`` is always added so cleanup can find the cluster.
         ha: high-availability control plane (billed extra).
@@ -167,7 +167,7 @@ class ClusterSpec:
         if not isinstance(self.version, str) or not VERSION_RE.match(self.version):
             raise ConfigError(
                 f"Kubernetes version {self.version!r} is not in a format DigitalOcean accepts",
-                hint="use 'latest', a minor such as '1.33', or a full slug such as '1.33.5-do.0'",
+                hint="use 'latest', a minor such as '1.36', or a full slug such as '1.36.6-do.0'",
             )
         pools = tuple(self.node_pools) if not isinstance(self.node_pools, NodePool) else (self.node_pools,)
         if not pools:

@@ -133,6 +133,14 @@ def test_sync_creates_the_objects_synced_and_healthy(
     assert _replicas(cluster, name) == 2
     svc = cluster.get("Service", "guestbook-ui", namespace=name)
     assert svc["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"].startswith(f"{name}:")
+    # Argo CD 3 tracks by annotation (<app>:<group>/<kind>:<namespace>/<name>), no longer by the instance label
+    deployment = cluster.get("Deployment", "guestbook-ui", namespace=name)
+    assert gitops.tracking(deployment) == {
+        "tracking-id": f"{name}:apps/Deployment:{name}/guestbook-ui",
+        "instance label": None,
+    }
+    live_cm = cluster.get("ConfigMap", "argocd-cm", namespace="argocd")
+    assert "- Lease" in live_cm["data"]["resource.exclusions"]  # the install manifest's default exclusions
 
 
 def test_a_commit_is_applied(cluster: kc.Cluster, argocd: _argocd.ArgoCD, repo: gitops.GitRepo) -> None:

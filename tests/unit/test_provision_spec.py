@@ -142,3 +142,28 @@ def test_check_leftover_kinds_right_and_wrong() -> None:
     assert "load_balancer" in info.value.hint
     with pytest.raises(ExerciseError, match="unknown kind"):
         check_leftover_kinds({"firewall"})
+
+
+def _sandbox_minor() -> tuple[int, int]:
+    from course_lib import tools
+
+    major, minor, *_ = tools.read_pins()["KUBERNETES_VERSION"].lstrip("v").split(".")
+    return int(major), int(minor)
+
+
+def test_the_snapshot_offers_versions_no_older_than_the_sandbox_minus_three() -> None:
+    """A snapshot whose newest DOKS version is more than three minors behind the sandbox's Kubernetes is stale
+    (upstream supports three minors at a time): refresh options.json."""
+    major, minor = _sandbox_minor()
+    newest = max(tuple(int(x) for x in v.kubernetes_version.split(".")[:2]) for v in snapshot_options().versions)
+    assert newest >= (major, minor - 3), f"options.json's newest version {newest} is older than 1.{minor - 3}"
+
+
+def test_offline_validation_uses_the_sandbox_kubernetes_minor() -> None:
+    from kubernetes_validate import utils as kv
+
+    from course_lib.manifests import DEFAULT_KUBE_VERSION
+
+    major, minor = _sandbox_minor()
+    assert f"{major}.{minor}" == DEFAULT_KUBE_VERSION
+    assert f"{major}.{minor}.0" in kv.all_versions()  # kubernetes-validate ships that version's schemas

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,26 @@ def test_settings_objects_are_what_argocd_reads() -> None:
         "https://127.0.0.1:*",
     }
     assert all(o["metadata"].get("namespace") in (None, "argocd") for o in objs.values())
+
+
+def test_argocd_cm_carries_argo_cd_3s_default_resource_exclusions() -> None:
+    import yaml
+
+    cm = next(o for o in _argocd.settings_objects() if o["metadata"]["name"] == "argocd-cm")
+    exclusions = yaml.safe_load(cm["data"]["resource.exclusions"])
+    kinds = {k for e in exclusions for k in e["kinds"]}
+    assert {"Endpoints", "EndpointSlice", "Lease", "PolicyReport", "EphemeralReport"} <= kinds
+    assert not kinds & {"Deployment", "Service", "ConfigMap", "Secret", "Application"}  # what the course syncs
+    # the same list as the install manifest of the Argo CD the sandbox runs, when its Go module is at hand
+    from course_lib import tools
+
+    version = tools.read_pins()["ARGOCD_VERSION"]
+    gomodcache = Path(os.environ.get("GOMODCACHE") or Path.home() / "go" / "pkg" / "mod")
+    upstream = gomodcache / f"github.com/argoproj/argo-cd/v3@{version}" / "manifests/base/config/argocd-cm.yaml"
+    if not upstream.is_file():
+        pytest.skip(f"Argo CD {version}'s module is not in the Go module cache (make tools downloads it)")
+    theirs = yaml.safe_load(yaml.safe_load(upstream.read_text())["data"]["resource.exclusions"])
+    assert exclusions == theirs
 
 
 def test_every_component_binds_loopback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

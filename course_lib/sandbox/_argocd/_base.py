@@ -72,6 +72,43 @@ return hs
 """
 
 
+#: The kinds Argo CD 3's install manifest excludes in ``argocd-cm`` (``resource.exclusions``): objects controllers
+#: create in large numbers and nobody keeps in Git (Endpoints, Leases, access reviews, reports ...). Argo CD neither
+#: watches nor shows them, which spares the API server; 2.x watched them all. Grouped as upstream groups them.
+RESOURCE_EXCLUSIONS: tuple[dict[str, list[str]], ...] = (
+    {"apiGroups": ["", "discovery.k8s.io"], "kinds": ["Endpoints", "EndpointSlice"]},
+    {"apiGroups": ["coordination.k8s.io"], "kinds": ["Lease"]},
+    {
+        "apiGroups": ["authentication.k8s.io", "authorization.k8s.io"],
+        "kinds": [
+            "SelfSubjectReview",
+            "TokenReview",
+            "LocalSubjectAccessReview",
+            "SelfSubjectAccessReview",
+            "SelfSubjectRulesReview",
+            "SubjectAccessReview",
+        ],
+    },
+    {"apiGroups": ["certificates.k8s.io"], "kinds": ["CertificateSigningRequest"]},
+    {"apiGroups": ["cert-manager.io"], "kinds": ["CertificateRequest"]},
+    {"apiGroups": ["cilium.io"], "kinds": ["CiliumIdentity", "CiliumEndpoint", "CiliumEndpointSlice"]},
+    {
+        "apiGroups": ["kyverno.io", "reports.kyverno.io", "wgpolicyk8s.io"],
+        "kinds": [
+            "PolicyReport",
+            "ClusterPolicyReport",
+            "EphemeralReport",
+            "ClusterEphemeralReport",
+            "AdmissionReport",
+            "ClusterAdmissionReport",
+            "BackgroundScanReport",
+            "ClusterBackgroundScanReport",
+            "UpdateRequest",
+        ],
+    },
+)
+
+
 def state_file() -> Path:
     """Where the running Argo CD is recorded (next to the sandbox's other state)."""
     return config.state_dir() / "sandbox-argocd.json"
@@ -170,7 +207,8 @@ def _shims(workdir: Path) -> Path:
 
 def settings_objects(*, namespace: str = NAMESPACE) -> list[dict[str, Any]]:
     """The objects Argo CD reads its settings from, as its install manifests create them (without the
-    Deployments): the namespace, ``argocd-cm`` (with the Application health check), ``argocd-rbac-cm``,
+    Deployments): the namespace, ``argocd-cm`` (with the Application health check and Argo CD 3's default
+    :data:`RESOURCE_EXCLUSIONS`), ``argocd-rbac-cm``,
     ``argocd-secret`` and the ``default`` AppProject (which only argocd-server would create otherwise).
 
     Example:
@@ -187,7 +225,10 @@ def settings_objects(*, namespace: str = NAMESPACE) -> list[dict[str, Any]]:
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": meta("argocd-cm"),
-            "data": {"resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA},
+            "data": {
+                "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
+                "resource.exclusions": yaml.safe_dump([dict(e) for e in RESOURCE_EXCLUSIONS], sort_keys=False),
+            },
         },
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("argocd-rbac-cm"), "data": {}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("argocd-cmd-params-cm"), "data": {}},
