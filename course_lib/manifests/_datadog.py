@@ -24,6 +24,7 @@ Used in: notebook 03.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
@@ -66,11 +67,31 @@ def _deployment(
     )
 
 
-def express_app_files() -> dict[str, str]:
-    """The checkout app's source files (name → text), as shipped in the package."""
+def app_source() -> Path:
+    """The checkout app's source folder inside the package (``data/datadog/express-app``): what the ConfigMap carries
+    and what the sandbox runs (:mod:`course_lib.sandbox._express`)."""
     from .._resources import data_path
 
-    return {name: data_path("datadog", "express-app", name).read_text() for name in APP_FILES}
+    return data_path("datadog", "express-app")
+
+
+def express_app_files() -> dict[str, str]:
+    """The checkout app's source files (name → text), as shipped in the package."""
+    return {name: (app_source() / name).read_text() for name in APP_FILES}
+
+
+def check_tag_value(service: str) -> str:
+    """``service`` if it can be the value of a Datadog ``service:`` tag (letters, digits, ``-``, ``_``, ``.``).
+
+    Raises:
+        ConfigError: it cannot.
+    """
+    if not service or not all(c.isalnum() or c in "-_." for c in service):
+        raise ConfigError(
+            f"service {service!r} is not a Datadog tag value",
+            hint="letters, digits, '-', '_' or '.', e.g. service='checkout-api'",
+        )
+    return service
 
 
 def express_app(
@@ -97,8 +118,7 @@ def express_app(
         ConfigError: a bad name, service tag or port (nothing is built).
     """
     check_name(namespace, what="namespace")
-    if not service or not all(c.isalnum() or c in "-_." for c in service):
-        raise ConfigError(f"service {service!r} is not a Datadog tag value", hint="e.g. service='checkout-api'")
+    check_tag_value(service)
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ConfigError(f"port {port!r} is out of range", hint="a TCP port between 1 and 65535, e.g. 8080")
     code = config_map("express-code", namespace=namespace, data=express_app_files(), labels=labels)

@@ -28,9 +28,9 @@ _METRIC_QUERY = re.compile(
     r"^(?P<agg>avg|sum|min|max|change|pct_change)\((?P<window>last_\d+[mhdw])\):(?P<body>.+?)\s*(?P<op>>=|<=|>|<)\s*(?P<threshold>-?\d+(?:\.\d+)?)$"
 )
 _ANOMALY_BODY = re.compile(r"^anomalies\((?P<inner>.+),\s*'(?P<algo>basic|agile|robust)',\s*(?P<bounds>\d+(?:\.\d+)?)")
-_METRIC_BODY = re.compile(
-    r"^(?P<space>avg|sum|min|max):(?P<metric>[a-z][\w.]*)\{(?P<scope>[^}]*)\}(?:\s+by\s+\{[^}]+\})?$"
-)
+#: One metric reference of a query, ``space_agg:metric{scope}`` (also what :mod:`._dogstatsd` finds in monitors).
+METRIC_REF = re.compile(r"(?P<space>avg|sum|min|max):(?P<metric>[a-z][\w.]*)\{(?P<scope>[^}]*)\}")
+_METRIC_BODY = re.compile(rf"^{METRIC_REF.pattern}(?:\s+by\s+\{{[^}}]+\}})?$")
 _COMPOSITE_REF = re.compile(r"\$\{datadog_monitor\.(\w+)\.id\}")
 
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, ValidationError
+from ._datadog import METRIC_REF
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +54,6 @@ TYPES = {"c": "count", "g": "gauge", "ms": "timer", "h": "histogram", "d": "dist
 #: count and ``histogram_percentiles`` 0.95).
 HISTOGRAM_SUFFIXES = ("avg", "count", "median", "max", "95percentile")
 _NAME = re.compile(r"[A-Za-z][\w.]*")
-_METRIC_IN_QUERY = re.compile(r"(?:avg|sum|min|max):(?P<metric>[a-z][\w.]*)\{(?P<scope>[^}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -283,7 +283,7 @@ def monitor_inputs(
     samples = list(datagrams)
     out = []
     for m in monitors:
-        for hit in _METRIC_IN_QUERY.finditer(m.query):
+        for hit in METRIC_REF.finditer(m.query):
             metric, scope = hit.group("metric"), hit.group("scope")
             if not metric.startswith(app_metrics):
                 continue

@@ -30,15 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config
-from .._resources import data_path
-from ..errors import ConfigError, SandboxError, ToolMissingError
+from ..errors import ConfigError, SandboxError
 from . import _ondemand
 from . import _process as proc
 
 GROUP = "checkout-app"
 PROGRAM = "express-app"
-#: The files of the app, as shipped in the package (``data/datadog/express-app``).
-APP_FILES = ("index.js", "package.json", "package-lock.json")
 
 
 @dataclass(frozen=True)
@@ -67,15 +64,26 @@ class ExpressApp:
         return answer
 
 
+def _app() -> tuple[Path, tuple[str, ...]]:
+    """The app's source folder and file names, as :mod:`course_lib.manifests._datadog` (the ConfigMap's builder)
+    defines them; imported when needed, because importing the manifests package at module level would add about
+    0.1 s to every ``import course_lib.sandbox``."""
+    from ..manifests._datadog import APP_FILES
+    from ..manifests._datadog import app_source as source
+
+    return source(), APP_FILES
+
+
 def app_source() -> Path:
-    """The app's source folder inside the package."""
-    return data_path("datadog", "express-app")
+    """The app's source folder inside the package (``data/datadog/express-app``)."""
+    return _app()[0]
 
 
 def _digest() -> str:
+    source, files = _app()
     h = hashlib.sha256()
-    for name in APP_FILES:
-        h.update(name.encode() + b"\0" + (app_source() / name).read_bytes())
+    for name in files:
+        h.update(name.encode() + b"\0" + (source / name).read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -84,20 +92,13 @@ def install_dir() -> Path:
     return config.cache_dir() / "npm" / f"express-app-{_digest()}"
 
 
+def _complete(root: Path) -> bool:
+    return all((root / n).is_file() for n in _app()[1]) and (root / "node_modules" / "express").is_dir()
+
+
 def installed() -> bool:
     """True when this version of the app and its dependencies are installed."""
-    root = install_dir()
-    return all((root / n).is_file() for n in APP_FILES) and (root / "node_modules" / "express").is_dir()
-
-
-def _program(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise ToolMissingError(
-            f"{name} is not installed; the checkout app is a Node.js program",
-            hint="`make setup` installs Debian's nodejs package (or install Node.js 18 or newer yourself)",
-        )
-    return path
+    return _complete(install_dir())
 
 
 #: The npm registry the lock file's packages are downloaded from (``<registry>/<name>/-/<base>-<version>.tgz``).
@@ -171,14 +172,15 @@ def install(*, timeout: float = 300.0) -> Path:
     from concurrent.futures import ThreadPoolExecutor
 
     root = install_dir()
-    if installed():
+    if _complete(root):
         return root
     staging = root.with_name(root.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        for name in APP_FILES:
-            shutil.copyfile(app_source() / name, staging / name)
+        source, files = _app()
+        for name in files:
+            shutil.copyfile(source / name, staging / name)
         packages = _locked_packages()
         with ThreadPoolExecutor(max_workers=8) as pool:
             for future in [pool.submit(_fetch_package, staging, *p, timeout) for p in packages]:
@@ -213,15 +215,16 @@ def express_up(
 
     Raises:
         ConfigError: a bad argument (before anything starts).
-        ToolMissingError: node is missing.
+        ToolMissingError: node is missing (the hint names Debian's ``nodejs``).
         SandboxError: the install failed, or the app did not become ready (its last log lines).
     """
     port_udp = _statsd_port(statsd_port)
     if not (isinstance(latency_ms, int | float) and not isinstance(latency_ms, bool) and 0 < latency_ms <= 10_000):
         raise ConfigError(f"latency_ms must be a number of milliseconds in (0, 10000], not {latency_ms!r}")
-    if not service or not all(c.isalnum() or c in "-_." for c in service):
-        raise ConfigError(f"service {service!r} is not a tag value", hint="letters, digits, '-', '_' or '.'")
-    node = _program("node")
+    from ..manifests._datadog import check_tag_value
+
+    check_tag_value(service)
+    node = proc.find_binary("node")
     root = install()
     inputs = {"statsd_port": port_udp, "latency_ms": float(latency_ms), "service": service, "dir": str(root)}
     from ._stack import _locked

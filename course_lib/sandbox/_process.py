@@ -32,6 +32,7 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "amtool": "prometheus-alertmanager",
     "prometheus-node-exporter": "prometheus-node-exporter",
     "prometheus-pushgateway": "prometheus-pushgateway",
+    "node": "nodejs",  # Part 3's checkout app
 }
 
 #: Debian program → the newer program ``make tools`` builds from Go modules for the same job

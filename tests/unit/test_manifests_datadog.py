@@ -10,6 +10,7 @@ import pytest
 
 from course_lib import manifests as m
 from course_lib.errors import ConfigError
+from course_lib.manifests._datadog import APP_FILES
 from course_lib.observe import parse_hcl
 from course_lib.pins import DATADOG_CHART
 from course_lib.sandbox import _express
@@ -20,7 +21,7 @@ def test_the_objects_validate_and_carry_the_apps_real_code() -> None:
     report = m.validate(objects)
     assert report.ok, report.rows()
     code, app, svc, traffic = objects
-    assert code["data"] == {n: (_express.app_source() / n).read_text() for n in _express.APP_FILES}
+    assert code["data"] == {n: (_express.app_source() / n).read_text() for n in APP_FILES}
     lock = json.loads(code["data"]["package-lock.json"])
     assert lock["packages"]["node_modules/express"]["version"] == "5.3.0"
     pod = app["spec"]["template"]["spec"]
