@@ -1,7 +1,8 @@
 """Benchmark: Argo CD's real controllers on the sandbox, from a cold start.
 
 Prints seconds for: the components up (redis, repo-server, application controller, ApplicationSet controller, with
-the argocd namespace's settings applied) against a running control plane; the first sync of the guestbook after its
+the argocd namespace's settings applied and the API server primed for the controller's first cluster-cache sync,
+see course_lib.sandbox.crds.prime) against a running control plane with upstream's CRDs; the first sync of the guestbook after its
 Application is applied (Synced and Healthy); a commit applied (polled, no refresh asked for); self-heal after
 `kubectl scale` and after `kubectl delete deployment`; an ApplicationSet fanning out to the sandbox and a second
 local control plane. Uses a temporary state directory and stops everything it

@@ -931,19 +931,40 @@ class Cluster:
             raise ConfigError(f"bad service name {service!r}", hint="pass the Service's name, e.g. 'grafana'")
         self._need_api("http_get")
         url = service_proxy_path(service, path, namespace=namespace, port=port)
+        what = f"service {namespace}/{service}:{port}{'/' + path.lstrip('/')}"
+        return self._raw_get(url, params=params, accept="*/*", timeout=timeout, what=what)
+
+    def get_raw(
+        self, path: str, *, params: Mapping[str, str] | None = None, accept: str = "application/json",
+        timeout: float = 30.0,
+    ) -> HttpResponse:  # fmt: skip
+        """GET an API server path as ``kubectl get --raw PATH`` does (``/openapi/v2``, ``/apis/GROUP/VERSION/...``).
+
+        Example:
+            >>> cluster.get_raw("/version").json()["major"]  # doctest: +SKIP
+            '1'
+        """
+        if not path.startswith("/"):
+            raise ConfigError(f"bad API path {path!r}", hint="pass a path from the server's root, e.g. '/version'")
+        self._need_api("get_raw")
+        return self._raw_get(path, params=params, accept=accept, timeout=timeout, what=path)
+
+    def _raw_get(
+        self, url: str, *, params: Mapping[str, str] | None, accept: str, timeout: float, what: str
+    ) -> HttpResponse:
         try:
             resp = self._api.call_api(
                 url,
                 "GET",
                 query_params=list((params or {}).items()),
-                header_params={"Accept": "*/*"},
+                header_params={"Accept": accept},
                 auth_settings=["BearerToken"],
                 _preload_content=False,
                 _return_http_data_only=True,
                 _request_timeout=timeout,
             )
         except Exception as exc:
-            raise self._convert(exc, "GET", f"service {namespace}/{service}:{port}{'/' + path.lstrip('/')}") from None
+            raise self._convert(exc, "GET", what) from None
         text = resp.data.decode("utf-8", "replace")
         return HttpResponse(status=int(resp.status), text=text, headers=dict(resp.headers or {}), url=url)
 

@@ -151,3 +151,12 @@ def test_course_validate_server_lets_the_api_server_judge(cluster: Cluster, tmp_
     refused = _course("validate", "--server", "--file", str(broken))
     assert refused.returncode == 1
     assert "valueFile" in refused.stdout and "API server" in refused.stdout
+
+
+def test_prime_asks_once_for_every_custom_resource_and_the_openapi_document(cluster: Cluster) -> None:
+    served = cluster.list("CustomResourceDefinition", api_version="apiextensions.k8s.io/v1")
+    assert crds.prime(cluster) == len(served) + 1
+    doc = cluster.get_raw("/openapi/v2", accept=crds.OPENAPI_V2_PROTOBUF)
+    assert doc.status == 200 and "protobuf" in doc.headers.get("Content-Type", "")
+    listed = cluster.get_raw("/apis/argoproj.io/v1alpha1/applications", params={"limit": "1"}).json()
+    assert listed["kind"] == "ApplicationList"

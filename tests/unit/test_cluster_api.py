@@ -19,7 +19,7 @@ import pytest
 from course_lib.cluster import Cluster
 from course_lib.cluster._lazy import load_kubernetes
 from course_lib.config import Settings
-from course_lib.errors import ClusterError
+from course_lib.errors import ClusterError, ConfigError
 
 GROUPS = {
     "kind": "APIGroupList",
@@ -364,6 +364,14 @@ def test_http_get_uses_service_proxy(fake: tuple[FakeApi, Cluster]) -> None:
         cluster.http_get("down", "/", namespace="monitoring", port=80)
     assert info.value.context["reason"] == "ServiceUnavailable"
     assert "no endpoints available" in info.value.message
+
+
+def test_get_raw_reads_a_server_path_and_refuses_a_relative_one(fake: tuple[FakeApi, Cluster]) -> None:
+    api, cluster = fake
+    assert cluster.get_raw("/version").json()["gitVersion"] == "v1.33.0"
+    assert api.requests[-1]["path"] == "/version"
+    with pytest.raises(ConfigError, match="bad API path 'version'"):
+        cluster.get_raw("version")
 
 
 def deployment(generation: int, observed: int, updated: int, available: int, conditions: list[Any]) -> dict[str, Any]:

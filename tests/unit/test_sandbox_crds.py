@@ -4,6 +4,7 @@ installed only when missing, and open placeholders only for kinds without one.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -199,3 +200,36 @@ def test_prepare_on_a_learners_cluster_names_the_missing_add_ons_and_applies_not
     assert theirs.applied == []
     theirs.served.add("ExternalSecret.external-secrets.io/v1")
     assert session.prepare(objects) is None and theirs.applied == []  # all served: nothing to do, nothing installed
+
+
+def test_prime_asks_once_per_crd_with_limit_one_and_ignores_a_failing_request() -> None:
+    from course_lib.errors import ClusterError
+
+    crd = {
+        "spec": {
+            "group": "example.com",
+            "names": {"plural": "widgets"},
+            "versions": [{"name": "v1beta1", "served": True}, {"name": "v1", "served": True, "storage": True}],
+        }
+    }
+    gone = {
+        "spec": {"group": "example.com", "names": {"plural": "olds"}, "versions": [{"name": "v1", "served": False}]}
+    }
+    asked: list[tuple[str, dict[str, str] | None, str]] = []
+
+    class Cluster:
+        def list(self, kind: str, *, api_version: str) -> list[dict[str, Any]]:
+            assert (kind, api_version) == ("CustomResourceDefinition", "apiextensions.k8s.io/v1")
+            return [crd, gone]
+
+        def get_raw(self, path: str, *, params: dict[str, str] | None = None, accept: str = "application/json",
+                    timeout: float = 30) -> None:  # fmt: skip
+            asked.append((path, params, accept))
+            if path == "/openapi/v2":
+                raise ClusterError("the server is busy")
+
+    assert crds.prime(Cluster()) == 2  # type: ignore[arg-type]
+    assert sorted(asked) == [
+        ("/apis/example.com/v1/widgets", {"limit": "1"}, "application/json"),
+        ("/openapi/v2", None, crds.OPENAPI_V2_PROTOBUF),
+    ]
