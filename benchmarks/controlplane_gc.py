@@ -1,12 +1,13 @@
 """What the control plane's Go memory limit costs in CPU: the sandbox's kube-apiserver, idle, holding upstream's
-CRDs, under each ``GOMEMLIMIT`` given (default: ``300MiB 450MiB 600MiB off``; the course sets 450MiB).
+CRDs, under each ``GOMEMLIMIT`` given (default: ``300MiB 450MiB 600MiB off``; the course sets 600MiB).
 
 Run: ``.venv/bin/python benchmarks/controlplane_gc.py [--argocd] [LIMIT ...]`` (a temporary COURSE_STATE_DIR per limit; about
 two minutes each). For each limit it starts the control plane the way a session does (``session.cluster``, which
 installs upstream's CRDs), lets it settle, then reads the kube-apiserver's CPU time (utime + stime in /proc) over a
 window with nothing asking it anything, and prints the CPU share of one core and the memory (RSS and PSS) at the
 end. ``default`` measures the course's own limits (no ``GOMEMLIMIT`` in the environment); ``--argocd`` also starts
-Argo CD's components (their own limit, ``ARGOCD_GOMEMLIMIT``, unless a LIMIT is given) and measures each. A soft
+Argo CD's components (their own limit, ``ARGOCD_GOMEMLIMIT``, unless a LIMIT is given; starting them primes the
+API server, which then holds the handlers of every CRD, see ``sandbox.crds.prime``) and measures each. A soft
 limit below the live heap makes Go's collector run back to back: CPU rises while memory barely falls.
 """
 

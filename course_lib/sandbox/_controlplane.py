@@ -49,7 +49,7 @@ class ControlPlane:
 
 
 #: Go's soft memory limit for the control plane's processes (see :func:`_env`).
-CONTROL_PLANE_GOMEMLIMIT = "450MiB"
+CONTROL_PLANE_GOMEMLIMIT = "600MiB"
 
 
 def _which(name: str) -> str | None:
@@ -77,7 +77,11 @@ def _env(workdir: Path) -> dict[str, str]:
     # The kube-apiserver holding upstream's CRDs, idle (benchmarks/controlplane_gc.py, 2026-12-03): no limit 719 MiB
     # resident at 3.1 % of a core; 600MiB 651 MiB, 3.4 %; 450MiB 519 MiB, 3.4 %; 300MiB 492 MiB but 73.9 % of a core,
     # because that limit is below what the collector needs (live heap plus runtime), so it collects back to back.
-    # 450MiB keeps almost all of the saving without the collector storm. A limit the learner set wins.
+    # That idle server had built the handlers of few CRDs. A controller that lists every type (Argo CD's cluster
+    # cache, or crds.prime before it) makes it build all of them: its live heap grows to 350-450 MiB, and under
+    # 450MiB the idle server then burnt 188 % of a core (2026-12-04, Argo CD with one synced Application, 30 s:
+    # 601 MiB PSS); under 600MiB 3.1 % at 656 MiB, under 700MiB 1.9 % at 750 MiB. 600MiB: the smallest limit
+    # measured without the storm. A limit the learner set wins.
     limit = {"GOMEMLIMIT": os.environ.get("GOMEMLIMIT", CONTROL_PLANE_GOMEMLIMIT)}
     return {**os.environ, **limit, "KWOK_WORKDIR": str(workdir), "PATH": path}
 
