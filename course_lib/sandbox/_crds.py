@@ -197,6 +197,23 @@ def installed_names(cluster: Cluster) -> set[str]:
     }
 
 
+#: What an API server answers a list with when asked for the objects' metadata only (names, labels, no spec).
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+
+def served_names(kubeconfig: str) -> set[str]:
+    """Names of the CRDs the API server at ``kubeconfig`` holds, read as metadata only: ``kubectl get crd -o
+    name`` downloads every CRD whole (the course's 40 are 3.8 MB of schema), and that kubectl alone was 110 MiB
+    at Part 2's memory peak (benchmarks/notebook_memory.py)."""
+    import json as _json
+
+    from ..cluster import connect
+
+    with connect("sandbox", kubeconfig=kubeconfig) as cluster:
+        listed = cluster.get_raw("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", accept=METADATA_ONLY)
+    return {item["metadata"]["name"] for item in _json.loads(listed.text).get("items") or []}
+
+
 def install(cluster: Cluster, sources: Sequence[CrdSource] | None = None) -> ApplyReport | None:
     """Install the fetched upstream CRDs into ``cluster`` (the sandbox's control plane), unless all of this pin are
     there already. Returns the apply report, or ``None`` when nothing was to do (or nothing was fetched)."""
@@ -216,19 +233,28 @@ def install(cluster: Cluster, sources: Sequence[CrdSource] | None = None) -> App
     return cluster.apply(missing, force=True)
 
 
-def prime_paths(crds: Iterable[Mapping[str, Any]]) -> list[str]:
+def prime_paths(crds: Iterable[Mapping[str, Any]], *, exclude: Sequence[Mapping[str, Sequence[str]]] = ()) -> list[str]:
     """One list path per CRD (its storage version when served, else its first served one) and the OpenAPI v2
-    document: what :func:`prime` asks for.
+    document: what :func:`prime` asks for. ``exclude`` holds Argo CD's ``resource.exclusions`` entries
+    (``apiGroups`` and ``kinds``, with globs): a kind they exclude is one the controller never lists.
 
-    >>> prime_paths([{"spec": {"group": "argoproj.io", "names": {"plural": "applications"},
-    ...               "versions": [{"name": "v1alpha1", "served": True, "storage": True}]}}])
+    >>> app = {"spec": {"group": "argoproj.io", "names": {"plural": "applications", "kind": "Application"},
+    ...        "versions": [{"name": "v1alpha1", "served": True, "storage": True}]}}
+    >>> prime_paths([app])
     ['/apis/argoproj.io/v1alpha1/applications', '/openapi/v2']
+    >>> prime_paths([app], exclude=[{"apiGroups": ["argoproj.io"], "kinds": ["App*"]}])
+    ['/openapi/v2']
     """
     paths = []
     for crd in crds:
         spec = crd.get("spec") or {}
         served = [v for v in spec.get("versions") or [] if v.get("served")]
-        if not served:
+        kind = (spec.get("names") or {}).get("kind", "")
+        if not served or any(
+            any(fnmatch.fnmatch(spec["group"], g) for g in e.get("apiGroups") or ["*"])
+            and any(fnmatch.fnmatch(kind, k) for k in e.get("kinds") or ["*"])
+            for e in exclude
+        ):
             continue
         version = next((v for v in served if v.get("storage")), served[0])["name"]
         paths.append(f"/apis/{spec['group']}/{version}/{spec['names']['plural']}")
@@ -239,20 +265,23 @@ def prime_paths(crds: Iterable[Mapping[str, Any]]) -> list[str]:
 OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 
 
-def prime(cluster: Cluster, *, workers: int = 4) -> int:
+def prime(cluster: Cluster, *, exclude: Sequence[Mapping[str, Sequence[str]]] = (), workers: int = 4) -> int:
     """Ask the API server once for each custom resource type and for its OpenAPI v2 document; returns how many
     requests were made.
 
     kube-apiserver builds the handler of a custom resource (its structural schema, validation and conversion)
     on the first request for it, and the protobuf form of the merged OpenAPI document on the first request after
     any CRD changed. A controller that watches every type — Argo CD's cluster cache, in the first sync of
-    the first Application — meets all of that at once: about 7 s of CPU for the course's ~100 types on 2 cores.
-    Priming does the same work as the server would do anyway, before anyone waits for it; it changes nothing on
-    the server. Requests that fail are ignored (the controller asks again itself).
+    the first Application — meets all of that at once: about 8 s of CPU on 2 cores for the course's 40 CRDs
+    (the server's own pprof, under a 450MiB GOMEMLIMIT). Priming does the same work as the server would do
+    anyway, before anyone waits for it; it changes nothing on the server. Requests that fail are ignored (the controller asks again itself). ``exclude``: as for
+    :func:`prime_paths`.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    paths = prime_paths(cluster.list("CustomResourceDefinition", api_version="apiextensions.k8s.io/v1"))
+    paths = prime_paths(
+        cluster.list("CustomResourceDefinition", api_version="apiextensions.k8s.io/v1"), exclude=exclude
+    )
 
     def ask(path: str) -> None:
         try:

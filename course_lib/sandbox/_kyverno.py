@@ -283,12 +283,8 @@ def install_crds(kubeconfig: str) -> list[str]:
     from . import _crds
 
     _crds.fetch([CRD_SOURCE])
-    have = set(_kubectl(kubeconfig, "get", "crd", "-o", "name").split())
-    docs = [
-        c
-        for c in _crds.load([CRD_SOURCE])
-        if f"customresourcedefinition.apiextensions.k8s.io/{c['metadata']['name']}" not in have
-    ]
+    have = _crds.served_names(kubeconfig)
+    docs = [c for c in _crds.load([CRD_SOURCE]) if c["metadata"]["name"] not in have]
     if not docs:
         return []
     names = _kubectl(

@@ -168,10 +168,10 @@ def install_crd(kubeconfig: str) -> bool:
     """Apply upstream's SealedSecret CRD unless the API server already serves it; True when it was applied."""
     import json
 
+    from ._crds import served_names
     from ._traefik import _kubectl
 
-    have = set(_kubectl(kubeconfig, "get", "crd", "-o", "name").stdout.split())
-    if f"customresourcedefinition.apiextensions.k8s.io/{CRD_NAME}" in have:
+    if CRD_NAME in served_names(kubeconfig):
         return False
     path = _ondemand.workdir(GROUP) / "crd.json"
     path.parent.mkdir(parents=True, exist_ok=True)

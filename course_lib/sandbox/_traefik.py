@@ -222,11 +222,13 @@ def install_crds(kubeconfig: str, *, gateway: bool = True) -> list[str]:
     """
     import yaml
 
-    have = set(_kubectl(kubeconfig, "get", "crd", "-o", "name").stdout.split())
+    from ._crds import served_names
+
+    have = served_names(kubeconfig)
     docs = []
     for f in crd_files(gateway=gateway):
         for doc in yaml.safe_load_all(f.read_text()):
-            name = f"customresourcedefinition.apiextensions.k8s.io/{(doc or {}).get('metadata', {}).get('name')}"
+            name = (doc or {}).get("metadata", {}).get("name")
             if doc and doc.get("kind") == "CustomResourceDefinition" and name not in have:
                 docs.append(doc)
     if not docs:

@@ -160,3 +160,10 @@ def test_prime_asks_once_for_every_custom_resource_and_the_openapi_document(clus
     assert doc.status == 200 and "protobuf" in doc.headers.get("Content-Type", "")
     listed = cluster.get_raw("/apis/argoproj.io/v1alpha1/applications", params={"limit": "1"}).json()
     assert listed["kind"] == "ApplicationList"
+
+
+def test_served_names_reads_the_same_names_as_a_full_list(cluster: Cluster) -> None:
+    assert cluster.kubeconfig
+    names = crds.served_names(str(cluster.kubeconfig))
+    assert names == crds.installed_names(cluster)
+    assert {c["metadata"]["name"] for c in crds.load()} <= names
