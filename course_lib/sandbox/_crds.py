@@ -274,8 +274,8 @@ def prime(cluster: Cluster, *, exclude: Sequence[Mapping[str, Sequence[str]]] = 
     any CRD changed. A controller that watches every type — Argo CD's cluster cache, in the first sync of
     the first Application — meets all of that at once: about 8 s of CPU on 2 cores for the course's 40 CRDs
     (the server's own pprof, under a 450MiB GOMEMLIMIT). Priming does the same work as the server would do
-    anyway, before anyone waits for it; it changes nothing on the server. Requests that fail are ignored (the controller asks again itself). ``exclude``: as for
-    :func:`prime_paths`.
+    anyway, before anyone waits for it; it changes nothing on the server. Requests that fail are ignored (the
+    controller asks again itself). ``exclude``: as for :func:`prime_paths`.
     """
     from concurrent.futures import ThreadPoolExecutor
 
