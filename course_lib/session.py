@@ -155,14 +155,73 @@ def _built_sandbox_controllers() -> set[str]:
     return found | ({"sealed-secrets"} if _sealed_secrets.available() else set())
 
 
+#: Name parts of the workload that does an add-on's work, as its chart (or upstream's manifests) names it. CRDs
+#: alone act on nothing (``helm uninstall`` leaves a chart's CRDs behind, and a learner may install only the
+#: CRDs), so on a cluster an add-on runs when its API group is served *and* a Deployment, StatefulSet or
+#: DaemonSet whose name holds one of these has a ready replica.
+CONTROLLER_WORKLOADS: Mapping[str, tuple[str, ...]] = {
+    "argocd": ("argocd-application-controller",),
+    "sealed-secrets": ("sealed-secrets",),
+    "kyverno": ("kyverno-admission-controller",),
+    "traefik": ("traefik",),
+    "istio": ("istiod",),
+    "cloudnative-pg": ("cloudnative-pg", "cnpg-controller-manager"),
+    "external-secrets": ("external-secrets",),
+    "prometheus-operator": ("prometheus-operator", "kube-prometheus-operator"),
+}
+
+
+def _ready_workload_names(cluster: Cluster) -> list[str]:
+    """Names of the cluster's Deployments, StatefulSets and DaemonSets (every namespace) with a ready replica."""
+    names = []
+    for kind, ready in (
+        ("Deployment", "readyReplicas"),
+        ("StatefulSet", "readyReplicas"),
+        ("DaemonSet", "numberReady"),
+    ):
+        for obj in cluster.list(kind, api_version="apps/v1"):
+            if (obj.get("status") or {}).get(ready, 0) > 0:
+                names.append(obj["metadata"]["name"])
+    return names
+
+
 def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
-    """What a real cluster can do: the add-ons are read from the API groups it serves (an add-on's CRDs are there)."""
+    """What a real cluster can do: an add-on counts when the cluster serves its API group (its CRDs are there) and
+    its controller's workload is ready (:data:`CONTROLLER_WORKLOADS`).
+
+    Example (a cluster with Argo CD's CRDs and controller, and Kyverno's CRDs left behind by ``helm uninstall``):
+        >>> class Cluster:
+        ...     dry_run = False
+        ...     def api_groups(self): return frozenset({"apps", "argoproj.io", "kyverno.io"})
+        ...     def list(self, kind, api_version):
+        ...         return [{"metadata": {"name": "argocd-application-controller"}, "status": {"readyReplicas": 1}}
+        ...                 ] if kind == "StatefulSet" else []
+        >>> caps = cluster_capabilities(Cluster(), cloud=False)
+        >>> caps.runs("argocd"), caps.runs("kyverno")
+        (True, False)
+        >>> print(caps.reason.split("; ")[1])
+        CRDs served, but no ready controller: kyverno
+    """
     if cluster.dry_run:
         return Capabilities(False, False, cloud, False, False, frozenset(), str(cluster.reason))
     groups = cluster.api_groups()
-    found = {name for name, group in CONTROLLERS.items() if group is None or group in groups}
-    missing = sorted(set(CONTROLLERS) - found)
-    reason = f"not installed on this cluster: {', '.join(missing)}" if missing else ""
+    served = {name for name, group in CONTROLLERS.items() if group is None or group in groups}
+    workloads = _ready_workload_names(cluster) if served - {n for n, g in CONTROLLERS.items() if g is None} else []
+    found = {
+        name
+        for name in served
+        if name not in CONTROLLER_WORKLOADS or any(p in w for p in CONTROLLER_WORKLOADS[name] for w in workloads)
+    }
+    missing = sorted(set(CONTROLLERS) - served)
+    idle = sorted(served - found)
+    reason = "; ".join(
+        text
+        for text in (
+            f"not installed on this cluster: {', '.join(missing)}" if missing else "",
+            f"CRDs served, but no ready controller: {', '.join(idle)}" if idle else "",
+        )
+        if text
+    )
     return Capabilities(True, True, cloud, False, False, frozenset(found), reason)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -117,22 +118,44 @@ class _FakeCluster:
     reason = None
     kubeconfig = "/k"
 
-    def __init__(self, groups: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, groups: frozenset[str] = frozenset(), workloads: dict[str, list[dict[str, Any]]] | None = None
+    ) -> None:
         self.groups = groups
+        self.workloads = workloads or {}
         self.closed = False
+        self.listed: list[str] = []
 
     def api_groups(self) -> frozenset[str]:
         return self.groups
+
+    def list(self, kind: str, *, api_version: str | None = None) -> list[dict[str, Any]]:
+        self.listed.append(kind)
+        return self.workloads.get(kind, [])
 
     def close(self) -> None:
         self.closed = True
 
 
-def test_a_cluster_target_reports_the_add_ons_its_api_serves() -> None:
-    caps = sm.cluster_capabilities(_FakeCluster(frozenset({"apps", "argoproj.io", "bitnami.com"})), cloud=True)  # type: ignore[arg-type]
+def _workload(name: str, ready: int, field: str = "readyReplicas") -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "x"}, "status": {field: ready}}
+
+
+def test_a_cluster_target_reports_the_add_ons_its_api_serves_and_whose_controller_is_ready() -> None:
+    workloads = {
+        "StatefulSet": [_workload("argocd-application-controller", 1)],
+        "Deployment": [_workload("sealed-secrets", 1), _workload("cnpg-cloudnative-pg", 0)],
+        "DaemonSet": [_workload("traefik", 2, "numberReady")],
+    }
+    groups = frozenset({"apps", "argoproj.io", "bitnami.com", "postgresql.cnpg.io", "traefik.io", "kyverno.io"})
+    caps = sm.cluster_capabilities(_FakeCluster(groups, workloads), cloud=True)  # type: ignore[arg-type]
     assert caps.live_api and caps.workloads and caps.cloud and not caps.local_stack and not caps.disposable
     assert caps.runs("argocd") and caps.runs("sealed-secrets") and caps.runs("kube-controller-manager")
-    assert not caps.runs("kyverno") and "kyverno" in caps.reason
+    assert caps.runs("traefik")  # a DaemonSet counts by numberReady
+    # CRDs without a ready controller (none at all, or 0 ready): the notebooks must not wait for it to act
+    assert not caps.runs("kyverno") and not caps.runs("cloudnative-pg")
+    assert "not installed on this cluster: " in caps.reason and "istio" in caps.reason
+    assert "CRDs served, but no ready controller: cloudnative-pg, kyverno" in caps.reason
     with pytest.raises(cl.ConfigError, match="argo-cd"):
         caps.runs("argo-cd")  # a typo is an error, not "not installed"
     assert caps.to_frame().loc["controllers", "available"]
@@ -140,7 +163,9 @@ def test_a_cluster_target_reports_the_add_ons_its_api_serves() -> None:
 
 def test_a_target_without_local_services_has_no_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     session = cl.start(target="kubeconfig")
-    session._capabilities = sm.cluster_capabilities(_FakeCluster(), cloud=False)  # type: ignore[arg-type]
+    cluster = _FakeCluster()
+    session._capabilities = sm.cluster_capabilities(cluster, cloud=False)  # type: ignore[arg-type]
+    assert not cluster.listed  # no add-on's API group served: no workload list asked for
     assert session.stack() is None
     assert session.postgres() is None  # a cluster runs CloudNativePG, not the sandbox's PostgreSQL
 
