@@ -172,17 +172,16 @@ CONTROLLER_WORKLOADS: Mapping[str, tuple[str, ...]] = {
 
 
 def _ready_workload_names(cluster: Cluster) -> list[str]:
-    """Names of the cluster's Deployments, StatefulSets and DaemonSets (every namespace) with a ready replica."""
-    names = []
-    for kind, ready in (
-        ("Deployment", "readyReplicas"),
-        ("StatefulSet", "readyReplicas"),
-        ("DaemonSet", "numberReady"),
-    ):
-        for obj in cluster.list(kind, api_version="apps/v1"):
-            if (obj.get("status") or {}).get(ready, 0) > 0:
-                names.append(obj["metadata"]["name"])
-    return names
+    """Names of the cluster's Deployments, StatefulSets and DaemonSets (every namespace) with a ready replica, as
+    :func:`~course_lib.cluster._rollout.rollout_progress` counts them (list items carry no ``kind``)."""
+    from .cluster._rollout import rollout_progress
+
+    return [
+        obj["metadata"]["name"]
+        for kind in ("Deployment", "StatefulSet", "DaemonSet")
+        for obj in cluster.list(kind, api_version="apps/v1")
+        if rollout_progress({**obj, "kind": kind})[2] > 0
+    ]
 
 
 def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
@@ -194,7 +193,7 @@ def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
         ...     dry_run = False
         ...     def api_groups(self): return frozenset({"apps", "argoproj.io", "kyverno.io"})
         ...     def list(self, kind, api_version):
-        ...         return [{"metadata": {"name": "argocd-application-controller"}, "status": {"readyReplicas": 1}}
+        ...         return [{"metadata": {"name": "argocd-application-controller"}, "status": {"availableReplicas": 1}}
         ...                 ] if kind == "StatefulSet" else []
         >>> caps = cluster_capabilities(Cluster(), cloud=False)
         >>> caps.runs("argocd"), caps.runs("kyverno")
@@ -206,7 +205,7 @@ def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
         return Capabilities(False, False, cloud, False, False, frozenset(), str(cluster.reason))
     groups = cluster.api_groups()
     served = {name for name, group in CONTROLLERS.items() if group is None or group in groups}
-    workloads = _ready_workload_names(cluster) if served - {n for n, g in CONTROLLERS.items() if g is None} else []
+    workloads = _ready_workload_names(cluster) if served & CONTROLLER_WORKLOADS.keys() else []
     found = {
         name
         for name in served
@@ -215,12 +214,13 @@ def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
     missing = sorted(set(CONTROLLERS) - served)
     idle = sorted(served - found)
     reason = "; ".join(
-        text
-        for text in (
-            f"not installed on this cluster: {', '.join(missing)}" if missing else "",
-            f"CRDs served, but no ready controller: {', '.join(idle)}" if idle else "",
+        filter(
+            None,
+            (
+                f"not installed on this cluster: {', '.join(missing)}" if missing else "",
+                f"CRDs served, but no ready controller: {', '.join(idle)}" if idle else "",
+            ),
         )
-        if text
     )
     return Capabilities(True, True, cloud, False, False, frozenset(found), reason)
 

@@ -137,7 +137,7 @@ class _FakeCluster:
         self.closed = True
 
 
-def _workload(name: str, ready: int, field: str = "readyReplicas") -> dict[str, Any]:
+def _workload(name: str, ready: int, field: str = "availableReplicas") -> dict[str, Any]:
     return {"metadata": {"name": name, "namespace": "x"}, "status": {field: ready}}
 
 
@@ -145,13 +145,13 @@ def test_a_cluster_target_reports_the_add_ons_its_api_serves_and_whose_controlle
     workloads = {
         "StatefulSet": [_workload("argocd-application-controller", 1)],
         "Deployment": [_workload("sealed-secrets", 1), _workload("cnpg-cloudnative-pg", 0)],
-        "DaemonSet": [_workload("traefik", 2, "numberReady")],
+        "DaemonSet": [_workload("traefik", 2, "numberAvailable")],
     }
     groups = frozenset({"apps", "argoproj.io", "bitnami.com", "postgresql.cnpg.io", "traefik.io", "kyverno.io"})
     caps = sm.cluster_capabilities(_FakeCluster(groups, workloads), cloud=True)  # type: ignore[arg-type]
     assert caps.live_api and caps.workloads and caps.cloud and not caps.local_stack and not caps.disposable
     assert caps.runs("argocd") and caps.runs("sealed-secrets") and caps.runs("kube-controller-manager")
-    assert caps.runs("traefik")  # a DaemonSet counts by numberReady
+    assert caps.runs("traefik")  # a DaemonSet counts by numberAvailable
     # CRDs without a ready controller (none at all, or 0 ready): the notebooks must not wait for it to act
     assert not caps.runs("kyverno") and not caps.runs("cloudnative-pg")
     assert "not installed on this cluster: " in caps.reason and "istio" in caps.reason
