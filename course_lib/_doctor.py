@@ -117,6 +117,7 @@ BINARIES: dict[str, tuple[str, str, bool, str]] = {
     "redis-server": ("redis-server", "redis", False, "--version"),  # Argo CD's cache on the sandbox
     "node": ("nodejs", "node", False, "--version"),  # Part 3's checkout app (Express + DogStatsD)
     "helm": ("(make tools)", "helm", False, "version --short"),
+    "helmfile": ("(make tools)", "helmfile", False, "--version"),
     "kube-apiserver": ("(make tools)", "kube-apiserver", False, "--version"),
     "etcd": ("(make tools)", "etcd", False, "--version"),
     "kwokctl": ("(make tools)", "kwokctl", False, "--version"),

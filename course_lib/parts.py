@@ -54,7 +54,7 @@ PARTS: dict[int, Part] = {
     3: _part({"stack", "checkout-app"}, STACK_TOOLS),
     4: _part({"stack", "traefik"}, ("traefik", *STACK_TOOLS)),
     5: _part({"kyverno"}, ("kyverno",)),
-    6: _part(set(), ("helm",)),
+    6: _part(set(), ("helm", "helmfile")),
     7: _part(set(), ("helm",)),
     8: _part({"postgres"}),
     9: _part({"argocd", "regions"}, ("argocd", "helm")),

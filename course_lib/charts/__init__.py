@@ -39,6 +39,7 @@ from ._helmfile import (
     REPOSITORIES,  # noqa: F401  (importable as before; not in __all__)
     Release,
     course_releases,
+    environment_releases,
     helmfile_yaml,
     release_history,
     releases_frame,
@@ -57,6 +58,7 @@ __all__ = [
     "course_releases",
     "diff_frame",
     "diff_rows",
+    "environment_releases",
     "environment_values",
     "helm_vs_kustomize",
     "helmfile_yaml",

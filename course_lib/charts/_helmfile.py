@@ -32,6 +32,7 @@ class Release:
         values: inline values (kept short; big ones live in files).
         values_files: values files, relative to the helmfile.
         needs: releases that must be installed first (``namespace/name``).
+        labels: Helmfile labels, for selecting releases (``helmfile -l env=prod sync``).
     """
 
     name: str
@@ -42,6 +43,7 @@ class Release:
     values: Mapping[str, Any] = field(default_factory=dict)
     values_files: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 #: Chart repositories of the course's releases.
@@ -108,6 +110,47 @@ def course_releases() -> tuple[Release, ...]:
     )
 
 
+def environment_releases(learner: str, *, prod_values: Mapping[str, Any] | None = None) -> tuple[Release, ...]:
+    """Two releases of the course's own checkout chart, dev then prod, each in a namespace of its own.
+
+    What Part 6 runs with the real ``helmfile`` on any cluster: local charts only, so no chart repository is
+    contacted. Namespaces ``hf-dev-<learner>`` and ``hf-prod-<learner>``; labels ``env: dev|prod`` for
+    ``helmfile -l``; prod ``needs`` dev, so Helmfile installs dev first.
+
+    Args:
+        learner: the learner's name (part of both namespaces).
+        prod_values: inline values for prod, on top of ``values-prod.yaml`` (an upgrade in the notebook).
+
+    Raises:
+        ConfigError: ``learner`` is not a DNS label.
+
+    Example:
+        >>> [(r.namespace, r.needs) for r in environment_releases("ada")]
+        [('hf-dev-ada', ()), ('hf-prod-ada', ('hf-dev-ada/checkout',))]
+
+    Used in: notebook 06.
+    """
+    from ..config import validate_name
+
+    validate_name(learner, what="learner", max_len=63 - len("hf-prod-"))
+    dev, prod = f"hf-dev-{learner}", f"hf-prod-{learner}"
+    chart = "./charts/checkout"
+    return (
+        Release("checkout", dev, chart, "", 6, values_files=(f"{chart[2:]}/values-dev.yaml",), labels={"env": "dev"}),
+        Release(
+            "checkout",
+            prod,
+            chart,
+            "",
+            6,
+            values=dict(prod_values or {}),
+            values_files=(f"{chart[2:]}/values-prod.yaml",),
+            needs=(f"{dev}/checkout",),
+            labels={"env": "prod"},
+        ),
+    )
+
+
 def releases_frame(releases: Sequence[Release] | None = None) -> pd.DataFrame:
     """The releases as a table: part, release, namespace, chart, version.
 
@@ -167,8 +210,11 @@ def helmfile_yaml(releases: Sequence[Release] | None = None) -> str:
             entry["values"] = values
         if r.needs:
             entry["needs"] = list(r.needs)
+        if r.labels:
+            entry["labels"] = dict(r.labels)
         entries.append(entry)
-    doc = {"repositories": [{"name": k, "url": v} for k, v in repos.items()], "releases": entries}
+    doc: dict[str, Any] = {"repositories": [{"name": k, "url": v} for k, v in repos.items()]} if repos else {}
+    doc["releases"] = entries
     return yaml.safe_dump(doc, sort_keys=False)
 
 

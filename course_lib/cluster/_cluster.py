@@ -127,11 +127,11 @@ class Cluster:
         self._crd_scopes: dict[tuple[str, str], bool] = {}
 
     def use_in_shell(self) -> str:
-        """Point ``kubectl``/``helm`` in this kernel's shell cells (``!kubectl get pods``) at this cluster.
+        """Point ``kubectl``/``helm``/``helmfile`` in this kernel's shell cells (``!kubectl get pods``) at this cluster.
 
         Sets ``KUBECONFIG`` in the kernel's environment to this cluster's kubeconfig file, so a shell command
-        talks to the same cluster as the helpers, and puts the folders of the course's kubectl and helm first on
-        ``PATH``. ``~/.kube/config`` is never read or written.
+        talks to the same cluster as the helpers, and puts the folders of the course's kubectl, helm and helmfile
+        first on ``PATH``. ``~/.kube/config`` is never read or written.
 
         Returns:
             The kubeconfig path.
@@ -150,7 +150,7 @@ class Cluster:
         from .. import tools
 
         # the programs `make tools` built (helm ...) live in a cache outside PATH: put their folders in front
-        folders = [str(Path(p).parent) for name in ("kubectl", "helm") if (p := tools.find(name))]
+        folders = [str(Path(p).parent) for name in ("kubectl", "helm", "helmfile") if (p := tools.find(name))]
         path = os.environ.get("PATH", "").split(os.pathsep)
         os.environ["PATH"] = os.pathsep.join(dict.fromkeys([*folders, *path]))
         return str(self.kubeconfig)

@@ -8,7 +8,6 @@ waits for that event and fails), no ready replicas for `helm install --wait` (06
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import course_lib as cl
 from course_lib import drills, solutions, tools
 from course_lib.drills import _helm, _kustomize, _live, _policy
 from course_lib.sandbox import _controlplane
+from tests.conftest import shell_env_kept
 
 pytestmark = [
     pytest.mark.integration,
@@ -29,15 +29,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def session() -> Iterator[cl.Session]:
-    old = {k: os.environ.get(k) for k in ("KUBECONFIG", "PATH")}
-    with cl.start(target="sandbox", learner="drills") as s:
+    with shell_env_kept(), cl.start(target="sandbox", learner="drills") as s:
         s.use_in_shell()  # kubectl and helm in the fix's shell lines talk to this control plane
         yield s
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 def _kubectl(*args: str) -> str:

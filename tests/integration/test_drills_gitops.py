@@ -15,7 +15,6 @@ stopped the same fix creates nothing and the check fails."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 
@@ -27,6 +26,7 @@ from course_lib.drills import _capstone as c
 from course_lib.drills import _gitops as d
 from course_lib.errors import ClusterError
 from course_lib.sandbox import _argocd, _controlplane
+from tests.conftest import shell_env_kept
 
 pytestmark = [
     pytest.mark.integration,
@@ -38,15 +38,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def session() -> Iterator[cl.Session]:
-    old = {k: os.environ.get(k) for k in ("KUBECONFIG", "PATH")}
-    with cl.start(target="sandbox", learner="drills-02") as s:
+    with shell_env_kept(), cl.start(target="sandbox", learner="drills-02") as s:
         s.use_in_shell()
         yield s
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 def _kubectl(*args: str) -> str:

@@ -3,7 +3,6 @@ that Helm rolls back by itself, rollback, the release Secrets, uninstall."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from course_lib import charts, tools
 from course_lib.cluster import Cluster
 from course_lib.errors import ToolError
 from course_lib.sandbox import _controlplane
+from tests.conftest import shell_env_kept
 
 pytestmark = [
     pytest.mark.integration,
@@ -26,14 +26,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def cluster(apiserver_cluster: Cluster) -> Iterator[Cluster]:
-    old = {k: os.environ.get(k) for k in ("KUBECONFIG", "PATH")}
-    apiserver_cluster.use_in_shell()
-    yield apiserver_cluster
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with shell_env_kept():
+        apiserver_cluster.use_in_shell()
+        yield apiserver_cluster
 
 
 def _helm(*args: str) -> str:

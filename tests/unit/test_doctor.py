@@ -55,6 +55,7 @@ PROGRAM_OF_TOOL = {
     "kyverno": "kyverno",
     "traefik": "traefik",
     "argocd": "argocd",
+    "helmfile": "helmfile",
 }
 
 

@@ -116,6 +116,23 @@ def test_helmfile_refuses_unpinned_unknown_or_duplicate_releases() -> None:
         charts.helmfile_yaml([twice, twice])
 
 
+def test_environment_releases_are_two_local_releases_dev_first_with_labels_and_no_repository(tmp_path: Path) -> None:
+    releases = charts.environment_releases("ada", prod_values={"replicaCount": 4})
+    doc = yaml.safe_load(charts.write_helmfile(tmp_path, releases).read_text())
+    assert "repositories" not in doc  # local charts only: helmfile contacts no chart repository
+    dev, prod = doc["releases"]
+    assert (dev["namespace"], prod["namespace"]) == ("hf-dev-ada", "hf-prod-ada")
+    assert (dev["labels"], prod["labels"]) == ({"env": "dev"}, {"env": "prod"})
+    assert "needs" not in dev and prod["needs"] == ["hf-dev-ada/checkout"]
+    assert prod["values"] == ["charts/checkout/values-prod.yaml", {"replicaCount": 4}]
+    for release in (dev, prod):  # each values file is where the helmfile says, next to it
+        assert (tmp_path / release["values"][0]).is_file()
+    with pytest.raises(ConfigError, match="learner 'Ada_1' is not a valid DNS-1123 label"):
+        charts.environment_releases("Ada_1")
+    with pytest.raises(ConfigError, match="at most 55 characters"):
+        charts.environment_releases("a" * 56)
+
+
 @needs_helm
 def test_exercise_accepts_the_closed_range() -> None:
     result = check("06-fix-template", charts.BROKEN_CONFIGMAP + "  {{- end }}\n")
