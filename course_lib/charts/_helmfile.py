@@ -46,6 +46,10 @@ class Release:
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
+#: Where :func:`write_helmfile` puts the course's checkout chart, relative to the helmfile (a release's ``chart`` is
+#: ``./`` + this, its values files are under it).
+LOCAL_CHART = "charts/checkout"
+
 #: Chart repositories of the course's releases.
 REPOSITORIES: dict[str, str] = {
     "prometheus-community": "https://prometheus-community.github.io/helm-charts",
@@ -101,10 +105,10 @@ def course_releases() -> tuple[Release, ...]:
         Release(
             "checkout",
             "shop",
-            "./charts/checkout",
+            f"./{LOCAL_CHART}",
             "",
             6,
-            values_files=("charts/checkout/values-prod.yaml",),
+            values_files=(f"{LOCAL_CHART}/values-prod.yaml",),
             needs=("traefik/traefik",),
         ),
     )
@@ -134,9 +138,9 @@ def environment_releases(learner: str, *, prod_values: Mapping[str, Any] | None 
 
     validate_name(learner, what="learner", max_len=63 - len("hf-prod-"))
     dev, prod = f"hf-dev-{learner}", f"hf-prod-{learner}"
-    chart = "./charts/checkout"
+    chart = f"./{LOCAL_CHART}"
     return (
-        Release("checkout", dev, chart, "", 6, values_files=(f"{chart[2:]}/values-dev.yaml",), labels={"env": "dev"}),
+        Release("checkout", dev, chart, "", 6, values_files=(f"{LOCAL_CHART}/values-dev.yaml",), labels={"env": "dev"}),
         Release(
             "checkout",
             prod,
@@ -144,7 +148,7 @@ def environment_releases(learner: str, *, prod_values: Mapping[str, Any] | None 
             "",
             6,
             values=dict(prod_values or {}),
-            values_files=(f"{chart[2:]}/values-prod.yaml",),
+            values_files=(f"{LOCAL_CHART}/values-prod.yaml",),
             needs=(f"{dev}/checkout",),
             labels={"env": "prod"},
         ),
@@ -225,8 +229,9 @@ def write_helmfile(directory: str | os.PathLike[str], releases: Sequence[Release
     """
     folder = Path(directory).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "charts" / "checkout").exists():
-        write_chart(folder / "charts")
+    chart = folder / LOCAL_CHART
+    if not chart.exists():
+        write_chart(chart.parent, name=chart.name)
     path = folder / "helmfile.yaml"
     path.write_text(helmfile_yaml(releases))
     return path
