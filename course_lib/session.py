@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._controllers import CONTROLLER_LEASES, CONTROLLER_WORKLOADS, _held_lease_names, _ready_workload_names
 from .config import Settings
 from .errors import ClusterError, ConfigError, CourseError
 from .parts import part as parts_part
@@ -155,38 +156,10 @@ def _built_sandbox_controllers() -> set[str]:
     return found | ({"sealed-secrets"} if _sealed_secrets.available() else set())
 
 
-#: Name parts of the workload that does an add-on's work, as its chart (or upstream's manifests) names it. CRDs
-#: alone act on nothing (``helm uninstall`` leaves a chart's CRDs behind, and a learner may install only the
-#: CRDs), so on a cluster an add-on runs when its API group is served *and* a Deployment, StatefulSet or
-#: DaemonSet whose name holds one of these has a ready replica.
-CONTROLLER_WORKLOADS: Mapping[str, tuple[str, ...]] = {
-    "argocd": ("argocd-application-controller",),
-    "sealed-secrets": ("sealed-secrets",),
-    "kyverno": ("kyverno-admission-controller",),
-    "traefik": ("traefik",),
-    "istio": ("istiod",),
-    "cloudnative-pg": ("cloudnative-pg", "cnpg-controller-manager"),
-    "external-secrets": ("external-secrets",),
-    "prometheus-operator": ("prometheus-operator", "kube-prometheus-operator"),
-}
-
-
-def _ready_workload_names(cluster: Cluster) -> list[str]:
-    """Names of the cluster's Deployments, StatefulSets and DaemonSets (every namespace) with a ready replica, as
-    :func:`~course_lib.cluster._rollout.rollout_progress` counts them (list items carry no ``kind``)."""
-    from .cluster._rollout import rollout_progress
-
-    return [
-        obj["metadata"]["name"]
-        for kind in ("Deployment", "StatefulSet", "DaemonSet")
-        for obj in cluster.list(kind, api_version="apps/v1")
-        if rollout_progress({**obj, "kind": kind})[2] > 0
-    ]
-
-
 def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
     """What a real cluster can do: an add-on counts when the cluster serves its API group (its CRDs are there) and
-    its controller's workload is ready (:data:`CONTROLLER_WORKLOADS`).
+    its controller's workload is ready (:data:`CONTROLLER_WORKLOADS`) or its controller holds its leader Lease
+    (:data:`CONTROLLER_LEASES`: it runs somewhere, and acts on this cluster).
 
     Example (a cluster with Argo CD's CRDs and controller, and Kyverno's CRDs left behind by ``helm uninstall``):
         >>> class Cluster:
@@ -206,10 +179,13 @@ def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
     groups = cluster.api_groups()
     served = {name for name, group in CONTROLLERS.items() if group is None or group in groups}
     workloads = _ready_workload_names(cluster) if served & CONTROLLER_WORKLOADS.keys() else []
+    leases = set(_held_lease_names(cluster)) if served & CONTROLLER_LEASES.keys() else set()
     found = {
         name
         for name in served
-        if name not in CONTROLLER_WORKLOADS or any(p in w for p in CONTROLLER_WORKLOADS[name] for w in workloads)
+        if name not in CONTROLLER_WORKLOADS
+        or any(p in w for p in CONTROLLER_WORKLOADS[name] for w in workloads)
+        or leases & set(CONTROLLER_LEASES.get(name, ()))
     }
     missing = sorted(set(CONTROLLERS) - served)
     idle = sorted(served - found)

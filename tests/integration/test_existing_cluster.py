@@ -35,7 +35,7 @@ from course_lib._resources import data_path
 from course_lib.cluster._rollout import rollout_progress
 from course_lib.config import using_state_dir
 from course_lib.pins import HelmChart
-from course_lib.sandbox import _controlplane, crds
+from course_lib.sandbox import _controlplane, _kyverno, crds
 
 pytestmark = [
     pytest.mark.integration,
@@ -46,6 +46,9 @@ pytestmark = [
 #: Parts whose objects need an add-on's CRDs, and the add-on the error must name.
 NEEDS_ADD_ONS = {"08_postgres_cnpg.ipynb": "CloudNativePG", "09_multi_region.ipynb": "Argo CD"}
 
+
+#: How the API server passes on a rejection by Kyverno's ValidatingPolicy webhook (notebook 05's root Pod).
+KYVERNO_DENIED = 'admission webhook "vpol.validate.kyverno.svc-fail" denied the request'
 
 #: ``kubectl get all`` (its kinds), ConfigMaps, Secrets, and the namespaces themselves.
 SNAPSHOT_KINDS = (
@@ -108,6 +111,18 @@ def same_as(before: Snapshot, kubeconfig: str, *, timeout: float = 120.0) -> dic
         time.sleep(3)
 
 
+def printed(notebook: str) -> str:
+    """Everything an executed notebook's cells printed or showed as text (stdout, stderr, plain-text results)."""
+    import nbformat
+
+    texts = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text") or (out.get("data") or {}).get("text/plain") or ""
+            texts.append(text if isinstance(text, str) else "".join(text))
+    return "\n".join(texts)
+
+
 @pytest.fixture(scope="module")
 def existing_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     state = tmp_path_factory.mktemp("existing-cluster")
@@ -160,18 +175,26 @@ def install_add_ons_crds(kubeconfig: str) -> None:
 
 @pytest.fixture
 def cluster_with_add_ons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
-    """A control plane with the add-ons' CRDs and namespaces (:func:`install_add_ons_crds`), and a Prometheus and
-    a log store on 127.0.0.1 as the port-forwards Part 3 asks for would give them: ``(kubeconfig, Prometheus URL,
-    log store URL)``. Function-scoped and first in this file, so it is down again before ``existing_cluster``
-    starts its own control plane."""
+    """A control plane with the add-ons' CRDs and namespaces (:func:`install_add_ons_crds`), Kyverno's real
+    admission controller acting on it, and a Prometheus and a log store on 127.0.0.1 as the port-forwards Part 3
+    asks for would give them: ``(kubeconfig, Prometheus URL, log store URL)``.
+
+    Kyverno runs as the sandbox runs it (a local process, its webhooks at ``https://127.0.0.1:PORT``), started
+    here against this cluster and not by the notebooks: to the course it is the cluster's own Kyverno, found by the
+    leader Lease it holds (``course_lib._controllers.CONTROLLER_LEASES``), never stopped by a notebook on a cluster target.
+    Function-scoped and first in this file, so it is down again before ``existing_cluster`` starts its own
+    control plane."""
     if not crds.available():
         pytest.skip("needs upstream's CRDs: run `make crds`")
+    if not _kyverno.available():
+        pytest.skip("needs Kyverno's admission and reports controllers: run `make tools`")
     state = tmp_path_factory.mktemp("cluster-with-add-ons")
     try:
         with using_state_dir(state):  # not around the yield: the notebooks' kernels must not inherit it
             kubeconfig = _controlplane.cluster_up(nodes=2).kubeconfig
             install_add_ons_crds(kubeconfig)
             stack = sandbox.up()
+            _kyverno.kyverno_up(kubeconfig=kubeconfig)
         yield kubeconfig, stack.endpoints.prometheus, stack.endpoints.victorialogs
     finally:
         with using_state_dir(state):
@@ -200,6 +223,9 @@ def test_every_part_runs_twice_in_order_and_leaves_the_cluster_as_it_found_it(
         assert [r.notebook[:2] for r in results] == [f"{n:02d}" for n in range(12)], [r.notebook for r in results]
         failures = [(r.notebook, r.error) for r in results if r.status != "ok"]
         assert not failures, (attempt, failures)
+        # the cluster's Kyverno judged Part 5's root Pod: its message, as the API server passed it on
+        part5 = printed(next(r.output for r in results if r.notebook.startswith("05")))
+        assert KYVERNO_DENIED in part5 and "Policy disallow-root-user failed" in part5, attempt
         changes[attempt] = same_as(before, kubeconfig)
     assert not changes["first"] and not changes["second"], changes
 

@@ -161,6 +161,43 @@ def test_a_cluster_target_reports_the_add_ons_its_api_serves_and_whose_controlle
     assert caps.to_frame().loc["controllers", "available"]
 
 
+def _lease(name: str, seconds_ago: float, holder: str | None) -> dict[str, Any]:
+    from datetime import UTC, datetime, timedelta
+
+    renewed = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    spec = {
+        "holderIdentity": holder,
+        "leaseDurationSeconds": 12,
+        "renewTime": renewed.isoformat().replace("+00:00", "Z"),
+    }
+    return {"metadata": {"name": name, "namespace": "kyverno"}, "spec": spec}
+
+
+@pytest.mark.parametrize(
+    ("lease", "runs"),
+    [
+        (("kyverno", 2, "kyverno-sandbox"), True),  # held and renewed: a leader acts, wherever its process runs
+        (("kyverno", 60, "kyverno-sandbox"), False),  # its leader stopped renewing a minute ago
+        (("kyverno", 2, None), False),  # released: nobody holds it
+        (("kyverno-reports-controller", 2, "kyverno-reports-sandbox"), False),  # the reports controller admits nothing
+    ],
+)
+def test_a_controller_outside_the_clusters_workloads_counts_while_it_holds_its_leader_lease(
+    lease: tuple[str, float, str | None], runs: bool
+) -> None:
+    cluster = _FakeCluster(frozenset({"kyverno.io"}), {"Lease": [_lease(*lease)]})  # renewed relative to now
+    caps = sm.cluster_capabilities(cluster, cloud=False)  # type: ignore[arg-type]
+    assert caps.runs("kyverno") is runs
+    assert ("no ready controller: kyverno" in caps.reason) is not runs
+    assert "Lease" in cluster.listed
+
+
+def test_leases_are_not_listed_when_no_add_on_with_a_lease_is_served() -> None:
+    cluster = _FakeCluster(frozenset({"argoproj.io"}))
+    sm.cluster_capabilities(cluster, cloud=False)  # type: ignore[arg-type]
+    assert "Lease" not in cluster.listed and "StatefulSet" in cluster.listed
+
+
 def test_a_target_without_local_services_has_no_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     session = cl.start(target="kubeconfig")
     cluster = _FakeCluster()
