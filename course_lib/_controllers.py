@@ -1,9 +1,9 @@
 """How a cluster target shows that an add-on's controller acts on it: a ready workload its chart installed, or a
-leader Lease it holds wherever it runs. Read by :func:`course_lib.session.cluster_capabilities`."""
+leader Lease it holds wherever it runs (:func:`acting`). Read by :func:`course_lib.session.cluster_capabilities`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from .errors import ClusterError
@@ -82,3 +82,19 @@ def _ready_workload_names(cluster: Cluster) -> list[str]:
         for obj in cluster.list(kind, api_version="apps/v1")
         if rollout_progress({**obj, "kind": kind})[2] > 0
     ]
+
+
+def acting(cluster: Cluster, served: Collection[str]) -> set[str]:
+    """The add-ons of ``served`` (their API groups are served) whose controller acts on ``cluster``: a ready
+    workload of :data:`CONTROLLER_WORKLOADS`, or a held Lease of :data:`CONTROLLER_LEASES`. An add-on with no
+    workload names counts by its API group alone. Lists workloads (and Leases) only when a served add-on has names
+    to look for."""
+    workloads = _ready_workload_names(cluster) if CONTROLLER_WORKLOADS.keys() & served else []
+    leases = set(_held_lease_names(cluster)) if CONTROLLER_LEASES.keys() & served else set()
+    return {
+        name
+        for name in served
+        if name not in CONTROLLER_WORKLOADS
+        or any(p in w for p in CONTROLLER_WORKLOADS[name] for w in workloads)
+        or leases & set(CONTROLLER_LEASES.get(name, ()))
+    }

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._controllers import CONTROLLER_LEASES, CONTROLLER_WORKLOADS, _held_lease_names, _ready_workload_names
+from ._controllers import acting
 from .config import Settings
 from .errors import ClusterError, ConfigError, CourseError
 from .parts import part as parts_part
@@ -158,8 +158,7 @@ def _built_sandbox_controllers() -> set[str]:
 
 def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
     """What a real cluster can do: an add-on counts when the cluster serves its API group (its CRDs are there) and
-    its controller's workload is ready (:data:`CONTROLLER_WORKLOADS`) or its controller holds its leader Lease
-    (:data:`CONTROLLER_LEASES`: it runs somewhere, and acts on this cluster).
+    its controller's workload is ready or its controller holds its leader Lease (:func:`course_lib._controllers.acting`).
 
     Example (a cluster with Argo CD's CRDs and controller, and Kyverno's CRDs left behind by ``helm uninstall``):
         >>> class Cluster:
@@ -178,15 +177,7 @@ def cluster_capabilities(cluster: Cluster, *, cloud: bool) -> Capabilities:
         return Capabilities(False, False, cloud, False, False, frozenset(), str(cluster.reason))
     groups = cluster.api_groups()
     served = {name for name, group in CONTROLLERS.items() if group is None or group in groups}
-    workloads = _ready_workload_names(cluster) if served & CONTROLLER_WORKLOADS.keys() else []
-    leases = set(_held_lease_names(cluster)) if served & CONTROLLER_LEASES.keys() else set()
-    found = {
-        name
-        for name in served
-        if name not in CONTROLLER_WORKLOADS
-        or any(p in w for p in CONTROLLER_WORKLOADS[name] for w in workloads)
-        or leases & set(CONTROLLER_LEASES.get(name, ()))
-    }
+    found = acting(cluster, served)
     missing = sorted(set(CONTROLLERS) - served)
     idle = sorted(served - found)
     reason = "; ".join(
