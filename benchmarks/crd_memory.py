@@ -1,12 +1,17 @@
 """What upstream's CRDs cost the sandbox's kube-apiserver in memory, project by project.
 
-Run: ``.venv/bin/python benchmarks/crd_memory.py [SETTLE_SECONDS]`` (default 30; about five minutes). It starts the
+Run: ``.venv/bin/python benchmarks/crd_memory.py [--alone] [SETTLE_SECONDS]`` (default 30; about five minutes). It starts the
 control plane in a temporary COURSE_STATE_DIR (``cluster_up``, not a session, so no CRD is installed yet), reads
 the kube-apiserver's PSS with no CRD, then installs the fetched CRDs one project at a time (the biggest YAML first)
 and prints the PSS after each, with the increment. The sandbox is stopped at the end. Numbers, not a test.
 
 What it answers: whether installing only a part's CRDs (instead of all of them at session start) would bring a
 notebook's peak under the 1.5 GiB budget (benchmarks/notebook_memory.py).
+
+``--alone``: each project's CRDs on a control plane of their own (a fresh one per project, about 40 s each), and
+then Argo CD's ApplicationSet CRD by itself: what each costs without the others before it. One after another, the
+increments depend on the order (the first big project pays for much the others then share); alone they say what
+leaving one project out saves. Each line also gives the Go heap in use from the server's own ``/metrics``.
 """
 
 from __future__ import annotations
@@ -27,8 +32,59 @@ def _apiserver_pss(state: str) -> float:
     return sum(mib for _pid, name, mib in sandbox_processes(state) if name == "kube-apiserver")
 
 
+def _heap_inuse_mib(cluster: object) -> float:
+    for line in cluster.get_raw("/metrics").text.splitlines():  # type: ignore[attr-defined]
+        if line.startswith("go_memstats_heap_inuse_bytes "):
+            return float(line.split()[1]) / 2**20
+    return 0.0
+
+
+def _down() -> None:
+    subprocess.run(
+        [str(Path(sys.executable).with_name("course")), "sandbox", "down"],
+        env=os.environ,
+        capture_output=True,
+        check=False,
+    )
+
+
+def alone(settle: float) -> None:
+    """Each project's CRDs (and the ApplicationSet CRD) on a fresh control plane of its own."""
+    from course_lib import cluster as kc
+    from course_lib.sandbox import _controlplane, crds
+
+    by_project: dict[str, list[dict]] = defaultdict(list)
+    names = {e.name: e.project for e in crds.manifest()}
+    for crd in crds.load():
+        by_project[names.get(crd["metadata"]["name"], "other")].append(crd)
+    by_project["ApplicationSet CRD only"] = [
+        c for c in by_project.get("Argo CD", []) if c["metadata"]["name"] == "applicationsets.argoproj.io"
+    ]
+    for project, docs in by_project.items():
+        os.environ["COURSE_STATE_DIR"] = state = tempfile.mkdtemp(prefix="course-bench-crds-")
+        try:
+            plane = _controlplane.cluster_up(nodes=3)
+            cluster = kc.connect("sandbox", kubeconfig=plane.kubeconfig)
+            time.sleep(settle)
+            bare, bare_heap = _apiserver_pss(state), _heap_inuse_mib(cluster)
+            cluster.apply(docs, force=True)
+            time.sleep(settle)
+            now, heap = _apiserver_pss(state), _heap_inuse_mib(cluster)
+            print(
+                f"{project:<26} {bare:5.0f} -> {now:5.0f} MiB PSS ({now - bare:+5.0f}), heap in use {bare_heap:4.0f} -> "
+                f"{heap:4.0f} MiB; {len(docs)} CRDs, {len(json.dumps(docs)) / 1e6:.2f} MB",
+                flush=True,
+            )
+        finally:
+            _down()
+
+
 def main() -> None:
-    settle = float(sys.argv[1]) if len(sys.argv) > 1 else 30.0
+    args = [a for a in sys.argv[1:] if a != "--alone"]
+    settle = float(args[0]) if args else 30.0
+    if "--alone" in sys.argv[1:]:
+        alone(settle)
+        return
     state = tempfile.mkdtemp(prefix="course-bench-crds-")
     os.environ["COURSE_STATE_DIR"] = state
     from course_lib import cluster as kc
@@ -59,12 +115,7 @@ def main() -> None:
             )
             before = now
     finally:
-        subprocess.run(
-            [str(Path(sys.executable).with_name("course")), "sandbox", "down"],
-            env=os.environ,
-            capture_output=True,
-            check=False,
-        )
+        _down()
 
 
 if __name__ == "__main__":

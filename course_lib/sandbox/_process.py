@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .. import tools
 from ..errors import PortInUseError, SandboxError, ToolMissingError
 
 #: program → Debian package that provides it.
@@ -204,7 +205,8 @@ class Spawned:
 def spawn(
     name: str, argv: list[str], *, log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> Spawned:
-    """Start ``argv`` in its own session with stdout+stderr to ``log``."""
+    """Start ``argv`` in its own session with stdout+stderr to ``log``, in ``env`` (default: this process's) with
+    the course's Go collector target (:func:`course_lib.tools.go_env`)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         try:
@@ -214,7 +216,7 @@ def spawn(
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=cwd,
-                env=env,
+                env=tools.go_env(env),
                 start_new_session=True,
                 close_fds=True,
             )

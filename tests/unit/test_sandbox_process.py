@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -106,6 +107,28 @@ def test_spawn_and_stop_whole_process_group(tmp_path: Path) -> None:
     assert proc.is_running(sp.pid)
     assert proc.stop(sp.pid, sp.start_time, timeout=2)
     assert not proc.is_running(sp.pid) and proc.group_members(sp.pid) == []
+
+
+@pytest.mark.parametrize(("given", "seen"), [({}, tools.GO_GC_PERCENT), ({"GOGC": "off"}, "off")])
+def test_spawned_programs_get_the_course_go_collector_target_unless_one_is_set(
+    tmp_path: Path, given: dict[str, str], seen: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GOGC"} | given
+    script = "import os; print('GOGC=' + os.environ.get('GOGC', 'unset'), flush=True)"
+    sp = proc.spawn("gc", [sys.executable, "-c", script], log=tmp_path / "gc.log", env=env)
+    assert proc.wait_until(lambda: "GOGC=" in (tmp_path / "gc.log").read_text(), deadline=time.monotonic() + 10)
+    assert (tmp_path / "gc.log").read_text().strip() == f"GOGC={seen}"
+    proc.stop(sp.pid, sp.start_time, timeout=2)
+
+
+def test_control_plane_programs_get_the_go_collector_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from course_lib.sandbox import _controlplane
+
+    monkeypatch.delenv("GOGC", raising=False)
+    env = _controlplane._env(tmp_path)
+    assert env["GOGC"] == tools.GO_GC_PERCENT and env["GOMEMLIMIT"] == _controlplane.CONTROL_PLANE_GOMEMLIMIT
+    monkeypatch.setenv("GOGC", "200")
+    assert _controlplane._env(tmp_path)["GOGC"] == "200"
 
 
 def test_stop_escalates_to_sigkill(tmp_path: Path) -> None:
