@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from typing import Any
 
 from .. import tools
 from ..errors import SandboxError, ToolMissingError
-from . import _process
 
 CLUSTER_NAME = "course-sandbox"
 #: binaries kwokctl needs, by its option name
@@ -240,6 +238,8 @@ def _state_path() -> Path:
 
 
 def _locked() -> contextlib.AbstractContextManager[None]:
+    from . import _process
+
     return _process.StateFile(_state_path(), lock=_root() / "lock").locked()
 
 
@@ -279,61 +279,6 @@ def cluster_down() -> bool:
         stop_control_plane(_root())
         _state_path().unlink(missing_ok=True)
         return recorded
-
-
-def _component_pids(folder: Path) -> list[int]:
-    """Pids of the live processes whose command line names ``folder`` (kwokctl runs each component from there)."""
-    needle = str(folder).encode()
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            with contextlib.suppress(OSError):
-                if needle in Path(entry.path, "cmdline").read_bytes() and _process.is_running(int(entry.name)):
-                    found.append(int(entry.name))
-    return found
-
-
-def _wait_exited(folder: Path, *, deadline: float) -> None:
-    """Wait until the components kwokctl was told to stop have exited (it signals them and returns at once; a
-    kube-apiserver with watchers open drains them first, and the next one cannot bind its port meanwhile), and
-    kill those still there at ``deadline``."""
-    while (pids := _component_pids(folder)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-    _process.wait_until(lambda: not _component_pids(folder), deadline=time.monotonic() + 5)
-
-
-def cluster_restart(*, timeout: float = 90) -> bool:
-    """Restart the sandbox's control plane in place: every component stops and starts again on the same ports,
-    certificates and etcd data (``kwokctl stop cluster`` + ``start cluster``, about 2.5 s here), and the clients
-    reconnect by themselves. True when one was restarted; False when none is recorded or it does not answer.
-
-    What it is for: a running kube-apiserver keeps the memory of a CRD after the CRD is deleted (measured: Argo CD's
-    three, 274 MiB, stayed in use 60 s after their deletion); a server started again builds only the CRDs there
-    are. Used in: ``sandbox._services.release_crds``.
-
-    Raises:
-        SandboxError: kwokctl failed, or the API server did not answer within ``timeout`` (the message says which).
-    """
-    with _locked():
-        cp = _read()
-        if cp is None or not control_plane_healthy(cp):
-            return False
-        _kwokctl(_root(), "stop", "cluster", timeout=60)
-        _wait_exited(_root() / "clusters", deadline=time.monotonic() + 20)
-        _kwokctl(_root(), "start", "cluster", timeout=timeout)
-        deadline = time.monotonic() + timeout
-        while not control_plane_healthy(cp):
-            if time.monotonic() > deadline:
-                raise SandboxError(
-                    f"the sandbox's API server did not answer within {timeout:.0f} s of its restart",
-                    hint="see the component logs with `course sandbox status`, or `course sandbox down` and up again",
-                )
-            time.sleep(0.2)
-        _wait_nodes_ready(Path(cp.kubeconfig), cp.nodes, deadline=deadline)
-        return True
 
 
 def cluster_status() -> dict[str, Any]:
