@@ -24,16 +24,21 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from _memory import sandbox_processes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from course_lib.cluster import Cluster
 
 
 def _apiserver_pss(state: str) -> float:
     return sum(mib for _pid, name, mib in sandbox_processes(state) if name == "kube-apiserver")
 
 
-def _heap_inuse_mib(cluster: object) -> float:
-    for line in cluster.get_raw("/metrics").text.splitlines():  # type: ignore[attr-defined]
+def _heap_inuse_mib(cluster: Cluster) -> float:
+    """The kube-apiserver's Go heap in use, from its own ``/metrics``."""
+    for line in cluster.get_raw("/metrics").text.splitlines():
         if line.startswith("go_memstats_heap_inuse_bytes "):
             return float(line.split()[1]) / 2**20
     return 0.0
@@ -48,15 +53,23 @@ def _down() -> None:
     )
 
 
+def _by_project() -> dict[str, list[dict]]:
+    """The fetched CRDs by the project they come from (``crds.manifest``)."""
+    from course_lib.sandbox import crds
+
+    by_group: dict[str, str] = {e.group: e.project for e in crds.manifest()}
+    objects: dict[str, list[dict]] = defaultdict(list)
+    for crd in crds.load():
+        objects[by_group.get(crd["spec"]["group"], "other")].append(crd)
+    return objects
+
+
 def alone(settle: float) -> None:
     """Each project's CRDs (and the ApplicationSet CRD) on a fresh control plane of its own."""
     from course_lib import cluster as kc
-    from course_lib.sandbox import _controlplane, crds
+    from course_lib.sandbox import _controlplane
 
-    by_project: dict[str, list[dict]] = defaultdict(list)
-    names = {e.name: e.project for e in crds.manifest()}
-    for crd in crds.load():
-        by_project[names.get(crd["metadata"]["name"], "other")].append(crd)
+    by_project = _by_project()
     by_project["ApplicationSet CRD only"] = [
         c for c in by_project.get("Argo CD", []) if c["metadata"]["name"] == "applicationsets.argoproj.io"
     ]
@@ -82,21 +95,18 @@ def alone(settle: float) -> None:
 def main() -> None:
     args = [a for a in sys.argv[1:] if a != "--alone"]
     settle = float(args[0]) if args else 30.0
-    if "--alone" in sys.argv[1:]:
-        alone(settle)
-        return
-    state = tempfile.mkdtemp(prefix="course-bench-crds-")
-    os.environ["COURSE_STATE_DIR"] = state
     from course_lib import cluster as kc
     from course_lib.sandbox import _controlplane, crds
 
     if not crds.available():
         print("no fetched CRDs (run `make tools` first)")
         return
-    by_group: dict[str, str] = {e.group: e.project for e in crds.manifest()}
-    objects: dict[str, list[dict]] = defaultdict(list)
-    for crd in crds.load():
-        objects[by_group.get(crd["spec"]["group"], "other")].append(crd)
+    if "--alone" in sys.argv[1:]:
+        alone(settle)
+        return
+    state = tempfile.mkdtemp(prefix="course-bench-crds-")
+    os.environ["COURSE_STATE_DIR"] = state
+    objects = _by_project()
     order = sorted(objects, key=lambda p: -len(json.dumps(objects[p])))
     try:
         plane = _controlplane.cluster_up(nodes=3)
