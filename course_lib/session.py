@@ -258,8 +258,18 @@ class Session:
         cluster = kc.connect("sandbox", settings=self.settings, kubeconfig=kubeconfig)
         from .sandbox import crds
 
-        crds.install(cluster)  # upstream's own CRDs (fetched by `make tools`), once per control plane and pin
+        # upstream's own CRDs (fetched by `make tools`), once per control plane and pin; without those of the
+        # services this part does not run (sandbox._services.SERVICE_CRDS), which start(part=N) released
+        crds.install(cluster, without=self._idle_crd_projects())
         return cluster
+
+    def _idle_crd_projects(self) -> tuple[str, ...]:
+        services = None if self.part is None else parts_part(self.part).services
+        if services is None or os.environ.get(KEEP_SERVICES):
+            return ()
+        from .sandbox._services import idle_crd_projects
+
+        return idle_crd_projects(services)
 
     @property
     def kubeconfig(self) -> str | None:
@@ -524,9 +534,10 @@ def start(*, target: str = "sandbox", part: int | None = None, **kwargs: Any) ->
         pass
     session = Session(settings, part=part)
     if needs is not None and needs.services is not None and target == "sandbox" and not os.environ.get(KEEP_SERVICES):
-        from .sandbox._services import release
+        from .sandbox._services import release, release_crds
 
         session.released = release(keep=needs.services)
+        session.released += release_crds(keep=needs.services)
     return session
 
 

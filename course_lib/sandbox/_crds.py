@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,19 +205,32 @@ def served_names(kubeconfig: str) -> set[str]:
     """Names of the CRDs the API server at ``kubeconfig`` holds, read as metadata only: ``kubectl get crd -o
     name`` downloads every CRD whole (the course's 40 are 3.8 MB of schema), and that kubectl alone was 110 MiB
     at Part 2's memory peak (benchmarks/notebook_memory.py)."""
-    import json as _json
-
     from ..cluster import connect
 
     with connect("sandbox", kubeconfig=kubeconfig) as cluster:
-        listed = cluster.get_raw("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", accept=METADATA_ONLY)
-    return {item["metadata"]["name"] for item in _json.loads(listed.text).get("items") or []}
+        return _names_on(cluster)
 
 
-def install(cluster: Cluster, sources: Sequence[CrdSource] | None = None) -> ApplyReport | None:
+def _names_on(cluster: Cluster) -> set[str]:
+    """Names of the CRDs ``cluster`` holds, read as metadata only (see :func:`served_names`)."""
+    listed = cluster.get_raw("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", accept=METADATA_ONLY)
+    return {item["metadata"]["name"] for item in json.loads(listed.text).get("items") or []}
+
+
+def project_crds(projects: Collection[str], sources: Sequence[CrdSource] | None = None) -> set[str]:
+    """Names of the fetched CRDs of ``projects`` (project names of ``pins.UPSTREAM_CRDS``: ``Argo CD`` ...)."""
+    return {e.name for e in manifest(sources) if e.project in projects}
+
+
+def install(
+    cluster: Cluster, sources: Sequence[CrdSource] | None = None, *, without: Collection[str] = ()
+) -> ApplyReport | None:
     """Install the fetched upstream CRDs into ``cluster`` (the sandbox's control plane), unless all of this pin are
-    there already. Returns the apply report, or ``None`` when nothing was to do (or nothing was fetched)."""
-    crds = load(sources)
+    there already; those of the projects ``without`` are left out (the session's part does not use them, see
+    ``sandbox._services.SERVICE_CRDS``). Returns the apply report, or ``None`` when nothing was to do (or nothing
+    was fetched)."""
+    left_out = project_crds(without, sources) if without else set()
+    crds = [c for c in load(sources) if c["metadata"]["name"] not in left_out]
     if not crds:
         return None
     label = pin_hash(sources)
@@ -231,6 +244,63 @@ def install(cluster: Cluster, sources: Sequence[CrdSource] | None = None) -> App
     if not missing:
         return None
     return cluster.apply(missing, force=True)
+
+
+def shed(cluster: Cluster, projects: Collection[str], *, timeout: float = 60.0) -> list[str]:
+    """Delete from ``cluster`` (the sandbox's control plane) the upstream CRDs of ``projects`` that are installed,
+    and with them every object of their kinds; returns the names of the CRDs deleted (sorted; empty when none was
+    there).
+
+    Finalizers are taken off the remaining objects first: the controller that would honour them is not running
+    (its service was stopped), and an object whose finalizer nobody removes keeps its CRD terminating forever.
+
+    Raises:
+        SandboxError: the CRDs were still there after ``timeout`` seconds.
+    """
+    names = project_crds(projects) & _names_on(cluster)  # asked at every part's start: names only, not 3.8 MB
+    if not names:
+        return []
+    merge = "application/merge-patch+json"
+    for name in sorted(names):
+        spec = cluster.get("CustomResourceDefinition", name, api_version="apiextensions.k8s.io/v1")["spec"]
+        version = next((v["name"] for v in spec["versions"] if v.get("storage")), spec["versions"][0]["name"])
+        api = cluster.dynamic.resources.get(api_version=f"{spec['group']}/{version}", kind=spec["names"]["kind"])
+        for obj in api.get().to_dict().get("items") or []:
+            meta = obj["metadata"]
+            if meta.get("finalizers"):
+                api.patch(
+                    name=meta["name"], namespace=meta.get("namespace"), body={"metadata": {"finalizers": None}},
+                    content_type=merge,
+                )  # fmt: skip
+    cluster.delete(
+        [{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": n}}
+         for n in sorted(names)]
+    )  # fmt: skip
+    import time
+
+    deadline = time.monotonic() + timeout
+    while names & _names_on(cluster):
+        if time.monotonic() > deadline:
+            raise SandboxError(
+                f"the CRDs {', '.join(sorted(names & _names_on(cluster)))} were still being deleted after "
+                f"{timeout:.0f} s",
+                hint="see `kubectl get crd -o yaml` (status.conditions) on the sandbox, or `course sandbox down`",
+            )
+        time.sleep(0.2)
+    _forget_discovery(cluster)
+    return sorted(names)
+
+
+def _forget_discovery(cluster: Cluster) -> None:
+    """After kinds went away: read the course's discovery cache of this server again (it would still list them),
+    and drop kubectl's (``~/.kube/cache/discovery/<host>_<port>``), which kubectl rebuilds at its next call."""
+    from urllib.parse import urlsplit
+
+    cluster.dynamic.resources.invalidate_cache()
+    address = urlsplit(str(cluster.dynamic.configuration.host))
+    if address.hostname and address.port:
+        shutil.rmtree(Path.home() / ".kube" / "cache" / "discovery" / f"{address.hostname}_{address.port}",
+                      ignore_errors=True)  # fmt: skip
 
 
 def prime_paths(crds: Iterable[Mapping[str, Any]], *, exclude: Sequence[Mapping[str, Sequence[str]]] = ()) -> list[str]:
@@ -396,6 +466,8 @@ __all__ = [
     "pin_hash",
     "placeholders",
     "prerequisites",
+    "project_crds",
+    "shed",
 ]
 
 

@@ -163,17 +163,25 @@ def proc_state(pid: int) -> str | None:
 
 def is_running(pid: int, start_time: int | None = None) -> bool:
     """True when ``pid`` exists, is not a zombie, and (if given) started at ``start_time``."""
-    _reap(pid)
+    reap(pid)
     state = proc_state(pid)
     if state is None or state in ("Z", "X"):
         return False
     return start_time is None or proc_start_time(pid) == start_time
 
 
-def _reap(pid: int) -> None:
+def reap(pid: int) -> None:
+    """Collect the exit status of ``pid`` when it is a child of this process that has exited (no zombie left)."""
     child = _CHILDREN.get(pid)
     if child is not None and child.poll() is not None:
         _CHILDREN.pop(pid, None)
+
+
+def reap_exited() -> None:
+    """:func:`reap` every child this process started that has exited since (another program may have stopped it:
+    ``kwokctl delete cluster`` stops a control-plane component the course started again)."""
+    for pid in list(_CHILDREN):
+        reap(pid)
 
 
 def group_members(pgid: int) -> list[int]:

@@ -64,6 +64,47 @@ def release(keep: Collection[str]) -> tuple[str, ...]:
     return tuple(stopped)
 
 
+#: Upstream CRDs the sandbox's API server holds only while the part runs the service that uses them: service name ->
+#: projects of ``pins.UPSTREAM_CRDS``. All 40 upstream CRDs cost the kube-apiserver about 390 MiB (275 -> 657 MiB
+#: PSS, bare control plane, 2026-12-07), Argo CD's three 274 MiB of that (ApplicationSet alone 195: its generators
+#: nest the Application template three deep), mostly live heap: a lower GOGC does not shrink it, and a running server
+#: keeps it after the CRDs are deleted. So a part that does not run Argo CD gets a control plane without them.
+SERVICE_CRDS: dict[str, tuple[str, ...]] = {"argocd": ("Argo CD",)}
+
+
+def idle_crd_projects(keep: Collection[str]) -> tuple[str, ...]:
+    """The projects of :data:`SERVICE_CRDS` whose service is not in ``keep``.
+
+    Example:
+        >>> idle_crd_projects({"stack"}), idle_crd_projects({"argocd", "regions"})
+        (('Argo CD',), ())
+    """
+    return tuple(p for service, projects in SERVICE_CRDS.items() if service not in keep for p in projects)
+
+
+def release_crds(keep: Collection[str]) -> tuple[str, ...]:
+    """Delete the upstream CRDs of the services not in ``keep`` (:data:`SERVICE_CRDS`) from the running control
+    plane, with every object of their kinds, and restart it so that the API server gives their memory back
+    (``_controlplane.cluster_restart``, about 2.5 s); returns what went, e.g. ``("Argo CD CRDs",)``. Nothing
+    happens (``()``) when no control plane runs or none of those CRDs is installed. The services themselves were
+    stopped first (:func:`release`): nobody is left to act on those objects.
+    """
+    projects = idle_crd_projects(keep)
+    if not projects:
+        return ()
+    from ..cluster import connect
+    from . import _controlplane, _crds
+
+    status = _controlplane.cluster_status()
+    if not status.get("healthy") or not _crds.project_crds(projects):
+        return ()
+    with connect("sandbox", kubeconfig=status["kubeconfig"]) as cluster:
+        if not _crds.shed(cluster, projects):
+            return ()
+    _controlplane.cluster_restart()
+    return tuple(f"{p} CRDs" for p in projects)
+
+
 def stop(names: Iterable[str]) -> tuple[str, ...]:
     """Stop the named services, in reverse order of ``names`` (the order they were started in), the control plane
     last whatever its place; returns what the services reported as stopped (process names, cleaned objects).

@@ -88,3 +88,17 @@ def test_every_part_has_needs_and_they_name_known_tools_and_services() -> None:
     assert parts.tools_for([7]) == ["etcd", "helm", "kubernetes", "kwok"]
     assert parts.tools_for([1]) == ["tofu"]  # Part 1 needs no control plane
     assert {"argocd", "traefik", "kyverno"} <= set(parts.tools_for(range(12)))
+
+
+def test_only_parts_that_run_argo_cd_hold_its_crds(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    idle = {n: cl.start(part=n, target="sandbox")._idle_crd_projects() for n in parts.PARTS}
+    assert {n for n, projects in idle.items() if projects == ("Argo CD",)} == {1, 3, 4, 5, 6, 7, 8}
+    assert idle[2] == idle[9] == idle[10] == idle[0] == idle[11] == ()  # 0 and 11 keep whatever is there
+    assert cl.start(target="sandbox")._idle_crd_projects() == ()  # no part: every CRD
+    monkeypatch.setenv("COURSE_KEEP_SERVICES", "1")
+    assert cl.start(part=3, target="sandbox")._idle_crd_projects() == ()
+
+
+def test_no_control_plane_no_crds_to_give_back(state_dir: Path) -> None:
+    assert _services.release_crds(keep=set()) == ()
+    assert _services.release_crds(keep={"argocd"}) == ()

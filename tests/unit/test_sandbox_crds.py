@@ -118,6 +118,15 @@ def test_install_applies_only_what_the_server_lacks(module: Path) -> None:
     assert crds.install(done, [SOURCE]) is None and done.applied == []  # type: ignore[arg-type]
 
 
+def test_install_leaves_out_the_crds_of_the_projects_it_is_told(module: Path) -> None:
+    crds.fetch([SOURCE])
+    assert crds.project_crds(["Example"], [SOURCE]) == {"widgets.example.io"}
+    assert crds.project_crds(["Argo CD"], [SOURCE]) == set()
+    server = _Server([])
+    assert crds.install(server, [SOURCE], without=["Example"]) is None and server.applied == []  # type: ignore[arg-type]
+    assert crds.install(server, [SOURCE], without=["Argo CD"]) == "report"  # type: ignore[arg-type]
+
+
 def test_nothing_fetched_installs_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
     assert crds.load([SOURCE]) == [] and crds.install(_Server([]), [SOURCE]) is None  # type: ignore[arg-type]

@@ -103,7 +103,7 @@ def test_close_stops_the_control_plane_only_when_this_session_started_it(
     from course_lib.sandbox import crds
 
     installed: list[object] = []
-    monkeypatch.setattr(crds, "install", installed.append)
+    monkeypatch.setattr(crds, "install", lambda cluster, without=(): installed.append(cluster))
     with cl.start(target="sandbox") as session:
         assert session.capabilities.live_api and not session.capabilities.workloads
         session.cluster  # noqa: B018 - the first read starts (or reuses) the control plane

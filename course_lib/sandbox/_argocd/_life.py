@@ -93,6 +93,7 @@ def up(kubeconfig: str, *, namespace: str = NAMESPACE, timeout: float = 60.0) ->
 def _start(kubeconfig: str, namespace: str, *, timeout: float) -> ArgoCD:
     begin = time.monotonic()
     deadline = begin + timeout
+    _install_crds(kubeconfig)
     _apply_settings(kubeconfig, namespace)
     ports: dict[str, int] = {}
     for name in PORT_NAMES:
@@ -136,6 +137,16 @@ def _start(kubeconfig: str, namespace: str, *, timeout: float) -> ArgoCD:
             proc.stop(sp.pid, sp.start_time, timeout=3.0)
         shutil.rmtree(workdir, ignore_errors=True)
         raise
+
+
+def _install_crds(kubeconfig: str) -> None:
+    """Upstream's CRDs, Argo CD's included: a part that runs no Argo CD gets a control plane without them
+    (``sandbox._services.SERVICE_CRDS``), and Argo CD's controllers watch their kinds from the start."""
+    from ...cluster import connect
+    from .. import _crds
+
+    with connect("sandbox", kubeconfig=kubeconfig) as cluster:
+        _crds.install(cluster)
 
 
 def _prime_in_background(kubeconfig: str) -> threading.Thread:
