@@ -84,10 +84,10 @@ def idle_crd_projects(keep: Collection[str]) -> tuple[str, ...]:
 
 def release_crds(keep: Collection[str]) -> tuple[str, ...]:
     """Delete the upstream CRDs of the services not in ``keep`` (:data:`SERVICE_CRDS`) from the running control
-    plane, with every object of their kinds, and restart it so that the API server gives their memory back
-    (``_controlplane.cluster_restart``, about 2.5 s); returns what went, e.g. ``("Argo CD CRDs",)``. Nothing
-    happens (``()``) when no control plane runs or none of those CRDs is installed. The services themselves were
-    stopped first (:func:`release`): nobody is left to act on those objects.
+    plane, with every object of their kinds, and restart its API server so that it gives their memory back
+    (``_controlplane.cluster_restart``: the kube-apiserver alone, about 3 s); returns what went, e.g.
+    ``("Argo CD CRDs",)``. Nothing happens (``()``) when no control plane runs or none of those CRDs is installed.
+    The services themselves were stopped first (:func:`release`): nobody is left to act on those objects.
     """
     projects = idle_crd_projects(keep)
     if not projects:
