@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -318,24 +317,14 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _stop_component(component: _Component, *, deadline: float, port: int | None = None) -> None:
-    """SIGTERM; SIGKILL once it no longer listens on ``port`` (when given) or at ``deadline``.
+def _stop_component(component: _Component, *, timeout: float, port: int | None = None) -> None:
+    """SIGTERM; SIGKILL once it no longer listens on ``port`` (when given) or after ``timeout`` seconds.
 
     A kube-apiserver stops listening within about 1.5 s of SIGTERM but then did not exit for over 20 s (measured
     with Argo CD's watches open): it serves nothing more by then, and what it wrote is in etcd, so killing it then
-    loses nothing."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(component.pid, signal.SIGTERM)
-
-    def gone() -> bool:
-        return not _process.is_running(component.pid) or (port is not None and not _listening(port))
-
-    _process.wait_until(gone, deadline=deadline, interval=0.1)
-    if _process.is_running(component.pid):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(component.pid, signal.SIGKILL)
-        _process.wait_until(lambda: not _process.is_running(component.pid), deadline=time.monotonic() + 5)
-    _process.reap(component.pid)
+    loses nothing. kwokctl starts each component in a session of its own, so its pid is its process group."""
+    closed = None if port is None else (lambda: not _listening(port))
+    _process.stop(component.pid, None, timeout=timeout, done=closed)
 
 
 def _start_component(cluster: Path, component: _Component) -> None:
@@ -375,22 +364,20 @@ def cluster_restart(*, timeout: float = 90) -> bool:
         if "kube-apiserver" not in before:
             return False
         port = urllib.parse.urlsplit(cp.server).port
-        _stop_component(before["kube-apiserver"], deadline=time.monotonic() + 10, port=port)
+        _stop_component(before["kube-apiserver"], timeout=10, port=port)
         _start_component(cluster, before["kube-apiserver"])
         deadline = time.monotonic() + timeout
-        while not control_plane_healthy(cp):
-            if time.monotonic() > deadline:
-                log = cluster / "logs" / "kube-apiserver.log"
-                raise SandboxError(
-                    f"the sandbox's API server did not answer within {timeout:.0f} s of its restart; the end of its"
-                    f" log ({log}):\n{_process.tail(log, 12)}",
-                    hint="`course sandbox down`, then start the part again",
-                )
-            time.sleep(0.2)
+        if not _process.wait_until(lambda: control_plane_healthy(cp), deadline=deadline, interval=0.2):
+            log = cluster / "logs" / "kube-apiserver.log"
+            raise SandboxError(
+                f"the sandbox's API server did not answer within {timeout:.0f} s of its restart; the end of its"
+                f" log ({log}):\n{_process.tail(log, 12)}",
+                hint="`course sandbox down`, then start the part again",
+            )
         after = _components(cluster)
         for name, component in before.items():
             if name not in after:
-                _process.reap(component.pid)
+                _process.reap(component.pid)  # a zombie has no command line: _components skipped it unreaped
                 _start_component(cluster, component)
         _wait_nodes_ready(Path(cp.kubeconfig), cp.nodes, deadline=deadline)
         return True

@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import config
 from ..errors import CourseError, SandboxError
+from . import _process
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..cluster import ApplyReport, Cluster
@@ -211,9 +213,13 @@ def served_names(kubeconfig: str) -> set[str]:
         return _names_on(cluster)
 
 
-def _names_on(cluster: Cluster) -> set[str]:
-    """Names of the CRDs ``cluster`` holds, read as metadata only (see :func:`served_names`)."""
-    listed = cluster.get_raw("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", accept=METADATA_ONLY)
+def _names_on(cluster: Cluster, *, selector: str | None = None) -> set[str]:
+    """Names of the CRDs ``cluster`` holds (those with the labels of ``selector``, when given), read as metadata
+    only (see :func:`served_names`)."""
+    params = {"labelSelector": selector} if selector else None
+    listed = cluster.get_raw(
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", params=params, accept=METADATA_ONLY
+    )
     return {item["metadata"]["name"] for item in json.loads(listed.text).get("items") or []}
 
 
@@ -234,12 +240,7 @@ def install(
     if not crds:
         return None
     label = pin_hash(sources)
-    present = {
-        c["metadata"]["name"]
-        for c in cluster.list(
-            "CustomResourceDefinition", api_version="apiextensions.k8s.io/v1", selector=f"{LABEL}={label}"
-        )
-    }
+    present = _names_on(cluster, selector=f"{LABEL}={label}")  # asked at every part's start: names only
     missing = [c for c in crds if c["metadata"]["name"] not in present]
     if not missing:
         return None
@@ -276,17 +277,18 @@ def shed(cluster: Cluster, projects: Collection[str], *, timeout: float = 60.0) 
         [{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": n}}
          for n in sorted(names)]
     )  # fmt: skip
-    import time
+    left: set[str] = names
 
-    deadline = time.monotonic() + timeout
-    while names & _names_on(cluster):
-        if time.monotonic() > deadline:
-            raise SandboxError(
-                f"the CRDs {', '.join(sorted(names & _names_on(cluster)))} were still being deleted after "
-                f"{timeout:.0f} s",
-                hint="see `kubectl get crd -o yaml` (status.conditions) on the sandbox, or `course sandbox down`",
-            )
-        time.sleep(0.2)
+    def deleted() -> bool:
+        nonlocal left
+        left = names & _names_on(cluster)
+        return not left
+
+    if not _process.wait_until(deleted, deadline=time.monotonic() + timeout, interval=0.2):
+        raise SandboxError(
+            f"the CRDs {', '.join(sorted(left))} were still being deleted after {timeout:.0f} s",
+            hint="see `kubectl get crd -o yaml` (status.conditions) on the sandbox, or `course sandbox down`",
+        )
     _forget_discovery(cluster)
     return sorted(names)
 

@@ -242,15 +242,16 @@ def committed(pids: list[int]) -> None:
     _STARTING.difference_update(pids)
 
 
-def stop(pid: int, start_time: int | None, *, timeout: float = 5.0) -> bool:
-    """Stop process group ``pid``: SIGTERM, wait up to ``timeout``, then SIGKILL. True if something was stopped."""
+def stop(pid: int, start_time: int | None, *, timeout: float = 5.0, done: Callable[[], bool] | None = None) -> bool:
+    """Stop process group ``pid``: SIGTERM, wait up to ``timeout`` (or until ``done()`` says the group need not be
+    waited for any more), then SIGKILL. True if something was stopped."""
     if not is_running(pid, start_time):
         _STARTING.discard(pid)
         return False
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (is_running(pid) or group_members(pid)):
+    while time.monotonic() < deadline and (is_running(pid) or group_members(pid)) and not (done and done()):
         time.sleep(0.05)
     if is_running(pid) or group_members(pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):

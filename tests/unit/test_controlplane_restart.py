@@ -61,7 +61,7 @@ def test_a_component_is_read_stopped_and_started_again_as_it_was(cluster: Path) 
     assert (was.pid, was.argv[1:], was.cwd) == (child.pid, ["-c", "import time; time.sleep(300)"], str(cluster))
     assert was.env["COURSE_T"] == "kept"
 
-    cp._stop_component(was, deadline=time.monotonic() + 5)
+    cp._stop_component(was, timeout=5)
     child.wait(timeout=5)
     cp._start_component(cluster, was)
 
@@ -79,7 +79,7 @@ def test_a_server_that_stops_listening_but_lingers_is_killed_then_not_at_the_dea
     server = cp._components(cluster)["kube-apiserver"]
 
     began = time.monotonic()
-    cp._stop_component(server, deadline=began + 60, port=port)
+    cp._stop_component(server, timeout=60, port=port)
 
     assert child.wait(timeout=5) == -9  # it would have lingered: SIGKILL, once the port was closed
     assert time.monotonic() - began < 30  # long before the 60 s deadline

@@ -3,7 +3,9 @@ installed only when missing, and open placeholders only for kinds without one.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -101,8 +103,10 @@ class _Server:
         self.labelled = labelled
         self.applied: list[list[dict]] = []
 
-    def list(self, kind: str, *, api_version: str, selector: str | None = None) -> list[dict]:
-        return [{"metadata": {"name": n}} for n in self.labelled]
+    def get_raw(self, path: str, *, params: dict[str, str] | None = None, accept: str = "") -> SimpleNamespace:
+        assert path == "/apis/apiextensions.k8s.io/v1/customresourcedefinitions" and "PartialObjectMetadata" in accept
+        assert params == {"labelSelector": f"{crds.LABEL}={crds.pin_hash([SOURCE])}"}  # the CRDs of this pin
+        return SimpleNamespace(text=json.dumps({"items": [{"metadata": {"name": n}} for n in self.labelled]}))
 
     def apply(self, objects: list[dict], **_: object) -> str:
         self.applied.append(objects)
