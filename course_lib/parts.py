@@ -36,28 +36,49 @@ class Part:
             stop, everything).
         tools: the tools of ``pins.env`` it needs built (besides the control plane when ``control_plane``).
         control_plane: its cells use the sandbox's kube-apiserver.
+        crds: the projects of ``pins.UPSTREAM_CRDS`` whose kinds its cells use, where it names them: the sandbox's
+            API server then holds only those CRDs during the part (``sandbox._services.idle_crd_projects``);
+            ``None``: every project's, but those of services the part does not run.
     """
 
     services: frozenset[str] | None
     tools: tuple[str, ...] = ()
     control_plane: bool = True
+    crds: frozenset[str] | None = None
 
 
-def _part(services: Iterable[str] | None, tools: Iterable[str] = (), *, control_plane: bool = True) -> Part:
-    return Part(None if services is None else frozenset(services), tuple(tools), control_plane)
+def _part(
+    services: Iterable[str] | None,
+    tools: Iterable[str] = (),
+    *,
+    control_plane: bool = True,
+    crds: Iterable[str] | None = None,
+) -> Part:
+    return Part(
+        None if services is None else frozenset(services),
+        tuple(tools),
+        control_plane,
+        None if crds is None else frozenset(crds),
+    )
+
+
+#: The CRD projects of the parts that run Argo CD beside a heavy API server (Parts 2 and 9): Argo CD's cluster cache
+#: lists every kind the server serves, and the other projects' 37 CRDs cost that server about 116 MiB more (see
+#: ``sandbox._services.SERVICE_CRDS``); those parts apply no kind of theirs.
+_GITOPS_CRDS = ("Argo CD", "Sealed Secrets")
 
 
 PARTS: dict[int, Part] = {
     0: _part(None, control_plane=False),  # it reports what is built (capabilities, doctor); it needs none of it
     1: _part({"postgres"}, ("tofu",), control_plane=False),
-    2: _part({"argocd", "sealed-secrets"}, ("argocd", "kubeseal", "helm")),
+    2: _part({"argocd", "sealed-secrets"}, ("argocd", "kubeseal", "helm"), crds=_GITOPS_CRDS),
     3: _part({"stack", "checkout-app"}, STACK_TOOLS),
     4: _part({"stack", "traefik"}, ("traefik", *STACK_TOOLS)),
     5: _part({"kyverno"}, ("kyverno",)),
     6: _part(set(), ("helm", "helmfile")),
     7: _part(set(), ("helm",)),
     8: _part({"postgres"}),
-    9: _part({"argocd", "regions"}, ("argocd", "helm")),
+    9: _part({"argocd", "regions"}, ("argocd", "helm"), crds=_GITOPS_CRDS),
     10: _part({"argocd"}, ("argocd", "helm", "kyverno", *STACK_TOOLS)),
     11: _part(None, (), control_plane=False),
 }

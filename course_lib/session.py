@@ -264,12 +264,12 @@ class Session:
         return cluster
 
     def _idle_crd_projects(self) -> tuple[str, ...]:
-        services = None if self.part is None else parts_part(self.part).services
-        if services is None or os.environ.get(KEEP_SERVICES):
+        needs = None if self.part is None else parts_part(self.part)
+        if needs is None or needs.services is None or os.environ.get(KEEP_SERVICES):
             return ()
         from .sandbox._services import idle_crd_projects
 
-        return idle_crd_projects(services)
+        return idle_crd_projects(needs.services, needs.crds)
 
     @property
     def kubeconfig(self) -> str | None:
@@ -537,7 +537,7 @@ def start(*, target: str = "sandbox", part: int | None = None, **kwargs: Any) ->
         from .sandbox._services import release, release_crds
 
         session.released = release(keep=needs.services)
-        session.released += release_crds(keep=needs.services)
+        session.released += release_crds(keep=needs.services, uses=needs.crds)
     return session
 
 

@@ -229,14 +229,23 @@ def project_crds(projects: Collection[str], sources: Sequence[CrdSource] | None 
 
 
 def install(
-    cluster: Cluster, sources: Sequence[CrdSource] | None = None, *, without: Collection[str] = ()
+    cluster: Cluster,
+    sources: Sequence[CrdSource] | None = None,
+    *,
+    without: Collection[str] = (),
+    only: Collection[str] | None = None,
 ) -> ApplyReport | None:
     """Install the fetched upstream CRDs into ``cluster`` (the sandbox's control plane), unless all of this pin are
     there already; those of the projects ``without`` are left out (the session's part does not use them, see
-    ``sandbox._services.SERVICE_CRDS``). Returns the apply report, or ``None`` when nothing was to do (or nothing
-    was fetched)."""
+    ``sandbox._services.idle_crd_projects``), and with ``only`` just those of the projects named. Returns the apply
+    report, or ``None`` when nothing was to do (or nothing was fetched)."""
     left_out = project_crds(without, sources) if without else set()
-    crds = [c for c in load(sources) if c["metadata"]["name"] not in left_out]
+    kept = None if only is None else project_crds(only, sources)
+    crds = [
+        c
+        for c in load(sources)
+        if c["metadata"]["name"] not in left_out and (kept is None or c["metadata"]["name"] in kept)
+    ]
     if not crds:
         return None
     label = pin_hash(sources)

@@ -83,11 +83,20 @@ def test_a_part_without_argo_cd_gets_a_control_plane_without_its_crds(state: Pat
     assert part3.get("ConfigMap", "kept", namespace=ns)["data"] == {"a": "1"}  # etcd kept the rest
     assert cl.start(part=4, target="sandbox").released == ()  # nothing more to give back: no second restart
 
-    part9 = cl.start(part=9, target="sandbox").cluster  # Part 9 runs Argo CD: its CRDs are installed again
+    before = _apiserver_pid(state)
+    session9 = cl.start(part=9, target="sandbox")  # Argo CD's CRDs again, and only those of the projects it uses
+    assert set(session9.released) == {f"{p} CRDs" for p in session9._idle_crd_projects()}
+    assert "Kyverno CRDs" in session9.released and _apiserver_pid(state) != before
+    part9 = session9.cluster
     part9.wait("CustomResourceDefinition", "applications.argoproj.io", namespace=None,
                api_version="apiextensions.k8s.io/v1", for_conditions=["Established"], timeout=60)  # fmt: skip
     assert part9.serves(*APP)
     assert part9.list(APP[1], api_version=APP[0], namespace=ns) == []  # the left-over went with its CRD
+    assert not part9.serves("monitoring.coreos.com/v1", "ServiceMonitor")
+    before = _apiserver_pid(state)
+    part10 = cl.start(part=10, target="sandbox")  # the capstone holds every project's CRDs: a new server with them
+    assert part10.released == () and _apiserver_pid(state) != before
+    assert part10.cluster.serves("monitoring.coreos.com/v1", "ServiceMonitor") and part10.cluster.serves(*APP)
 
     sandbox.down()  # what `course sandbox down` does: the server started again stops with the rest
     assert _pids(state) == []

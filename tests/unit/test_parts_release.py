@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import course_lib as cl
-from course_lib import parts
+from course_lib import parts, pins
 from course_lib.errors import ConfigError
 from course_lib.sandbox import _ondemand, _services
 from course_lib.sandbox import _process as proc
@@ -93,7 +93,9 @@ def test_every_part_has_needs_and_they_name_known_tools_and_services() -> None:
 def test_only_parts_that_run_argo_cd_hold_its_crds(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     idle = {n: cl.start(part=n, target="sandbox")._idle_crd_projects() for n in parts.PARTS}
     assert {n for n, projects in idle.items() if projects == ("Argo CD",)} == {1, 3, 4, 5, 6, 7, 8}
-    assert idle[2] == idle[9] == idle[10] == idle[0] == idle[11] == ()  # 0 and 11 keep whatever is there
+    assert idle[10] == idle[0] == idle[11] == ()  # 0 and 11 keep whatever is there
+    others = {s.project for s in pins.UPSTREAM_CRDS} - {"Argo CD", "Sealed Secrets"}
+    assert set(idle[2]) == set(idle[9]) == others and len(idle[2]) == len(others)  # Argo CD's and the seals' only
     assert cl.start(target="sandbox")._idle_crd_projects() == ()  # no part: every CRD
     monkeypatch.setenv("COURSE_KEEP_SERVICES", "1")
     assert cl.start(part=3, target="sandbox")._idle_crd_projects() == ()

@@ -140,13 +140,14 @@ def _start(kubeconfig: str, namespace: str, *, timeout: float) -> ArgoCD:
 
 
 def _install_crds(kubeconfig: str) -> None:
-    """Upstream's CRDs, Argo CD's included: a part that runs no Argo CD gets a control plane without them
-    (``sandbox._services.SERVICE_CRDS``), and Argo CD's controllers watch their kinds from the start."""
+    """Argo CD's own CRDs: a part that runs no Argo CD gets a control plane without them
+    (``sandbox._services.SERVICE_CRDS``), and Argo CD's controllers watch their kinds from the start. The other
+    projects' CRDs are the session's to install, as the part needs them (``sandbox._services.idle_crd_projects``)."""
     from ...cluster import connect
     from .. import _crds
 
     with connect("sandbox", kubeconfig=kubeconfig) as cluster:
-        _crds.install(cluster)
+        _crds.install(cluster, only=("Argo CD",))
 
 
 def _prime_in_background(kubeconfig: str) -> threading.Thread:
@@ -159,7 +160,7 @@ def _prime_in_background(kubeconfig: str) -> threading.Thread:
         from .. import _crds
 
         with contextlib.suppress(CourseError), connect("sandbox", kubeconfig=kubeconfig) as cluster:
-            _crds.prime(cluster, exclude=_base.RESOURCE_EXCLUSIONS)
+            _crds.prime(cluster, exclude=_base.EXCLUSIONS)
 
     thread = threading.Thread(target=run, name="argocd-prime", daemon=True)
     thread.start()
