@@ -46,6 +46,11 @@ def cluster(tmp_path: Path) -> Iterator[Path]:
 def _component(folder: Path, name: str, argv: list[str], *, env: dict[str, str]) -> subprocess.Popen[bytes]:
     child = subprocess.Popen(argv, cwd=folder, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
     (folder / "pids" / f"{name}.pid").write_text(str(child.pid))  # kwokctl's format: the pid, no newline
+    # until the child has exec'd, /proc shows the forked test process's argv (a busy machine makes that visible);
+    # kwokctl's components have long since exec'd when the course reads them
+    cmdline = Path(f"/proc/{child.pid}/cmdline")
+    expected = "\0".join(argv).encode()
+    assert proc.wait_until(lambda: cmdline.read_bytes().rstrip(b"\0") == expected, deadline=time.monotonic() + 10)
     return child
 
 

@@ -49,7 +49,23 @@ def test_argocd_cm_carries_argo_cd_3s_default_resource_exclusions() -> None:
     if not upstream.is_file():
         pytest.skip(f"Argo CD {version}'s module is not in the Go module cache (make tools downloads it)")
     theirs = yaml.safe_load(yaml.safe_load(upstream.read_text())["data"]["resource.exclusions"])
-    assert exclusions == theirs
+    assert exclusions[: len(theirs)] == theirs
+    assert exclusions[len(theirs) :] == [dict(e) for e in _argocd._base.SANDBOX_EXCLUSIONS]  # and the sandbox's own
+
+
+def test_the_sandbox_excludes_the_groups_of_every_crd_project_but_argo_cd_and_sealed_secrets() -> None:
+    """Kept in step with ``pins.UPSTREAM_CRDS``: a new project's kinds are left out too, the synced ones never."""
+    from fnmatch import fnmatch
+
+    from course_lib.sandbox import crds
+
+    if not crds.available():
+        pytest.skip("upstream's CRDs are not fetched: run `make tools`")
+    groups = [g for e in _argocd._base.SANDBOX_EXCLUSIONS for g in e["apiGroups"]]
+    assert all(e["kinds"] == ["*"] for e in _argocd._base.SANDBOX_EXCLUSIONS)
+    for fetched in crds.manifest():
+        excluded = any(fnmatch(fetched.group, g) for g in groups)
+        assert excluded == (fetched.project not in {"Argo CD", "Sealed Secrets"}), fetched
 
 
 def test_every_component_binds_loopback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
