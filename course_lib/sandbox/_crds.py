@@ -239,20 +239,14 @@ def install(
     there already; those of the projects ``without`` are left out (the session's part does not use them, see
     ``sandbox._services.idle_crd_projects``), and with ``only`` just those of the projects named. Returns the apply
     report, or ``None`` when nothing was to do (or nothing was fetched)."""
-    left_out = project_crds(without, sources) if without else set()
-    kept = None if only is None else project_crds(only, sources)
-    crds = [
-        c
-        for c in load(sources)
-        if c["metadata"]["name"] not in left_out and (kept is None or c["metadata"]["name"] in kept)
-    ]
-    if not crds:
+    wanted = {e.name for e in manifest(sources) if e.project not in without and (only is None or e.project in only)}
+    if not wanted:
         return None
     label = pin_hash(sources)
     present = _names_on(cluster, selector=f"{LABEL}={label}")  # asked at every part's start: names only
-    missing = [c for c in crds if c["metadata"]["name"] not in present]
-    if not missing:
-        return None
+    if wanted <= present:
+        return None  # without reading the CRDs' files: parsing all 40 takes about 7.6 s
+    missing = [c for c in load(sources) if c["metadata"]["name"] in wanted - present]
     return cluster.apply(missing, force=True)
 
 
