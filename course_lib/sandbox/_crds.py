@@ -183,12 +183,11 @@ def load(sources: Sequence[CrdSource] | None = None) -> list[dict[str, Any]]:
     crds = []
     for file in sorted(folder.glob("*.yaml")):
         for doc in _split_crds(file.read_text(), str(file)):
-            if True:
-                meta = doc.setdefault("metadata", {})
-                meta.pop("creationTimestamp", None)
-                meta.setdefault("labels", {})[LABEL] = label
-                doc.pop("status", None)
-                crds.append(doc)
+            meta = doc.setdefault("metadata", {})
+            meta.pop("creationTimestamp", None)
+            meta.setdefault("labels", {})[LABEL] = label
+            doc.pop("status", None)
+            crds.append(doc)
     return crds
 
 

@@ -46,6 +46,23 @@ def test_yaml_round_trip_of_everything() -> None:
     assert text.startswith("apiVersion:")  # builder key order survives
 
 
+def test_yaml_is_read_by_libyaml_where_pyyaml_has_it_with_the_same_objects() -> None:
+    import yaml
+
+    from course_lib.manifests._yaml import _loader
+
+    text = m.to_yaml([o for objs in m.render_all().values() for o in objs]) + "---\nops: [=, '!=']\nn: 010\non: yes\n"
+    assert issubclass(_loader(), yaml.CSafeLoader) is yaml.__with_libyaml__
+
+    class Pure(yaml.SafeLoader):  # PyYAML's pure-Python parser, with the course's one extra constructor
+        pass
+
+    Pure.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))  # type: ignore[arg-type]
+    pure = [d for d in yaml.load_all(text, Loader=Pure) if d]  # noqa: S506 - a SafeLoader subclass
+    assert m.from_yaml(text) == pure
+    assert pure[-1] == {"ops": ["=", "!="], "n": 8, True: True}  # YAML 1.1 either way: 010 is octal, `on` a bool
+
+
 def test_yaml_reading_errors(tmp_path) -> None:
     with pytest.raises(ValidationError, match="not valid YAML"):
         m.from_yaml("a: [1, 2\n")
