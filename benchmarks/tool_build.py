@@ -7,6 +7,10 @@ otherwise idle machine: other work on the 2 cores skews both figures.
 
 Run: ``.venv/bin/python benchmarks/tool_build.py [TOOL ...]`` (default: etcd kwok kubeseal alertmanager, about
 3 minutes a round on 2 idle cores). Prints seconds; asserts nothing.
+
+``--goflags "FLAGS"`` compares instead ``scripts/build_tools.sh``'s default ``GOFLAGS`` with ``FLAGS``, both two at a
+time (e.g. ``--goflags "-trimpath -gcflags=all=-dwarf=false"``: the binaries are stripped at link time anyway).
+Each round downloads the modules again into an empty module cache, the same work in both.
 """
 
 from __future__ import annotations
@@ -23,15 +27,17 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build_tools.sh"
 DEFAULT = ["etcd", "kwok", "kubeseal", "alertmanager"]
 
 
-def fresh_build_seconds(tools: list[str], jobs: int) -> float:
-    """Wall seconds of building ``tools`` with ``jobs`` at a time from empty caches."""
+def fresh_build_seconds(tools: list[str], jobs: int, goflags: str | None = None) -> float:
+    """Wall seconds of building ``tools`` with ``jobs`` at a time from empty caches (``GOFLAGS=goflags`` when
+    given, else the script's default)."""
     root = Path(tempfile.mkdtemp(prefix=f"course-bench-tools-{jobs}-"))
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "GOFLAGS"},
         "TOOLS_JOBS": str(jobs),
         "COURSE_CACHE_DIR": str(root / "cache"),
         "GOCACHE": str(root / "gocache"),
         "GOMODCACHE": str(root / "gomod"),
+        **({"GOFLAGS": goflags} if goflags else {}),
     }
     try:
         started = time.perf_counter()
@@ -48,7 +54,15 @@ def fresh_build_seconds(tools: list[str], jobs: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("tools", nargs="*", default=DEFAULT)
+    ap.add_argument("--goflags", help="compare the default GOFLAGS with these (two at a time) instead")
     args = ap.parse_args()
+    if args.goflags:
+        base = fresh_build_seconds(args.tools, 2)
+        print(f"default GOFLAGS:        {base:7.1f} s  ({' '.join(args.tools)}, empty caches)", flush=True)
+        other = fresh_build_seconds(args.tools, 2, args.goflags)
+        print(f"GOFLAGS={args.goflags!r}: {other:7.1f} s")
+        print(f"ratio: {other / base:.2f}")
+        return
     one = fresh_build_seconds(args.tools, 1)
     print(f"TOOLS_JOBS=1: {one:7.1f} s  ({' '.join(args.tools)}, empty caches)", flush=True)
     two = fresh_build_seconds(args.tools, 2)

@@ -80,6 +80,12 @@ def _url_or_none(what: str) -> Callable[[Any], None]:
     return check
 
 
+def _git_remote(value: Any) -> None:
+    from .gitops import check_remote
+
+    check_remote(value)
+
+
 def _flag(what: str) -> Callable[[Any], None]:
     def check(value: Any) -> None:
         if not isinstance(value, bool):
@@ -115,7 +121,13 @@ CHECKS: Mapping[str, Callable[[Any], None]] = {
     "prometheus_url": _url_or_none("prometheus_url"),
     "logs_url": _url_or_none("logs_url"),
     "install_prerequisites": _flag("install_prerequisites"),
+    "repo_remote": _git_remote,
 }
+
+
+#: Parameters whose bad value is not repeated in the message (it may hold a credential; the check's own message
+#: shows what is wrong without it).
+NOT_ECHOED = frozenset({"repo_remote"})
 
 
 def check_parameters(params: Mapping[str, Any]) -> None:
@@ -131,7 +143,8 @@ def check_parameters(params: Mapping[str, Any]) -> None:
         try:
             check(value)
         except ConfigError as exc:
-            raise ConfigError(f"parameter {name}={value!r}: {exc.message}", hint=exc.hint) from None
+            shown = name if name in NOT_ECHOED else f"{name}={value!r}"
+            raise ConfigError(f"parameter {shown}: {exc.message}", hint=exc.hint) from None
 
 
-__all__ = ["CHECKS", "check_parameters"]
+__all__ = ["CHECKS", "NOT_ECHOED", "check_parameters"]

@@ -7,6 +7,8 @@ manifests at a Git revision with what the cluster has, and creates, changes or p
 - keeps them in a **real** Git repository driven by the ``git`` program (:class:`GitRepo`);
 - computes the object-level difference between two commits, or between Git and a live copy
   (:func:`diff_objects`, :meth:`GitRepo.sync_plan`): which objects would be created, changed or pruned;
+- reads and nudges Argo CD's Applications through the API server on every target (:class:`Applications`), and
+  publishes the repository to a remote a cluster's Argo CD can read (:meth:`GitRepo.publish`);
 - on cluster targets, reads the initial admin secret without showing it and runs the self-heal experiment.
 
 Example:
@@ -27,10 +29,10 @@ from __future__ import annotations
 from ..pins import SEALED_SECRETS_CHART, HelmChart
 from ..sim._sync import ObjectChange
 from . import _checks  # noqa: F401  (registers exercises 02-sync-policy, 02-pruned-objects and the 02/ manifests)
+from ._applications import Applications, AppState
 from ._argocd import (
     TRACKING_ANNOTATION,
     SecretStatus,
-    application_status,
     argocd_terraform,
     charts,
     initial_admin_secret,
@@ -46,6 +48,7 @@ from ._repo import (
     Commit,
     GitRepo,
     SyncPlan,
+    check_remote,
     diff_objects,
     file_name,
     guestbook_manifests,
@@ -56,6 +59,8 @@ __all__ = [
     "EXAMPLE_REPO",
     "GUESTBOOK_IMAGE",
     "SEALED_SECRETS_CHART",
+    "AppState",
+    "Applications",
     "TRACKING_ANNOTATION",
     "Commit",
     "GitRepo",
@@ -65,10 +70,10 @@ __all__ = [
     "SecretStatus",
     "SelfHealRun",
     "SyncPlan",
-    "application_status",
     "argocd_terraform",
     "charts",
     "check_pruned_objects",
+    "check_remote",
     "check_sync_policy",
     "diff_objects",
     "file_name",

@@ -1,19 +1,17 @@
 """Part 2's Argo CD: its charts and the ``argocd.tf`` that installs it, the ``repoURL`` an Application names, and,
-on cluster targets, the initial admin secret (never shown) and an Application's sync status. See
-:mod:`course_lib.gitops`."""
+on cluster targets, the initial admin secret (never shown); what its controller reports on an Application is
+:class:`course_lib.gitops.Applications`. See :mod:`course_lib.gitops`."""
 
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path  # noqa: F401  (the repo_url example uses it)
 from typing import Any
 
 from ..errors import ClusterError
 from ..pins import ARGOCD_CHART, SEALED_SECRETS_CHART, HelmChart
-from ._repo import EXAMPLE_REPO, GitRepo
+from ._repo import EXAMPLE_REPO, GitRepo, check_remote
 
 # ----------------------------------------------------------------------------------------------- charts
 
@@ -83,56 +81,25 @@ def initial_admin_secret(cluster: Any, *, namespace: str = "argocd") -> SecretSt
     return SecretStatus(namespace, name, key, bool(data), length)
 
 
-def application_status(
-    cluster: Any,
-    name: str = "guestbook",
-    *,
-    namespace: str = "argocd",
-    timeout: float = 60.0,
-    interval: float = 2.0,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, str]:
-    """Poll an Argo CD Application until the controller reports its sync status (cluster targets only).
-
-    Returns:
-        ``{"sync": "Synced" | "OutOfSync" | "Unknown", "health": "Healthy" | "Progressing" | ..., "revision": sha}``.
-
-    Used in: notebook 02 (cluster targets).
-    """
-    if getattr(cluster, "dry_run", True):
-        raise ClusterError(
-            "application_status needs a real cluster with Argo CD running",
-            hint="use target='kubeconfig' or 'doks' after installing Argo CD",
-        )
-    deadline = clock() + timeout
-    while True:
-        obj = cluster.get("Application", name, namespace=namespace, api_version="argoproj.io/v1alpha1")
-        status = obj.get("status") or {}
-        sync = status.get("sync") or {}
-        if sync.get("status") or clock() >= deadline:
-            return {
-                "sync": str(sync.get("status", "Unknown")),
-                "health": str((status.get("health") or {}).get("status", "Unknown")),
-                "revision": str(sync.get("revision", ""))[:7],
-            }
-        sleep(interval)
-
-
 # ----------------------------------------------------------------------------------------------- the sandbox's Argo CD
 
 
-def repo_url(repo: GitRepo, *, local: bool) -> str:
+def repo_url(repo: GitRepo, *, local: bool, remote: str = "") -> str:
     """The ``repoURL`` an Application should name: the local repository itself (``file:///...``) where Argo CD runs
-    on this machine (the sandbox), else Argo CD's public example repository, which holds the same guestbook.
+    on this machine (the sandbox); on a cluster the remote you publish the repository to (``repo_remote``), else
+    Argo CD's public example repository, which holds the first commit's guestbook (and none of your later commits).
 
     Example:
         >>> repo_url(GitRepo(Path("/tmp/gitops-repo")), local=True)
         'file:///tmp/gitops-repo'
+        >>> repo_url(GitRepo(Path("/tmp/gitops-repo")), local=False, remote="git@github.com:you/gitops.git")
+        'git@github.com:you/gitops.git'
 
     Used in: notebook 02.
     """
-    return repo.path.resolve().as_uri() if local else EXAMPLE_REPO
+    if local:
+        return repo.path.resolve().as_uri()
+    return check_remote(remote) or EXAMPLE_REPO
 
 
 # ------------------------------------------------------------------------------------------ tracking

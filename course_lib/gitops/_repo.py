@@ -181,6 +181,52 @@ _GIT_ENV = {
     "LC_ALL": "C",
 }
 _REV = re.compile(r"^[A-Za-z0-9_./~^@{}-]{1,100}$")
+#: A push uses the learner's own Git set-up (credential helper, SSH keys) and never waits for a typed password.
+_PUSH_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
+#: ``user@host:path``, Git's scp-like form of an SSH URL.
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$")
+#: Where :meth:`GitRepo.publish` notes, in the repository's own config, that each commit is pushed.
+_PUBLISH_KEY = "course.publish"
+
+
+def check_remote(url: Any) -> str:
+    """A Git URL a cluster's Argo CD can read and the learner can push to, checked; ``""`` for none.
+
+    ``https://``, ``ssh://``, ``git@host:path`` or (Argo CD on this machine only) ``file://``. Credentials do not go
+    into the URL — a notebook parameter is saved with the notebook: Git's credential helper or an SSH key pushes,
+    and a private repository needs Argo CD's repository Secret (section 8).
+
+    Example:
+        >>> check_remote("git@github.com:you/guestbook-gitops.git")
+        'git@github.com:you/guestbook-gitops.git'
+        >>> try:
+        ...     check_remote("https://you:ghp_x@github.com/you/guestbook-gitops.git")
+        ... except ConfigError as exc:
+        ...     print(exc.message)
+        repo_remote has a user name or password in it (https://…@github.com/…)
+
+    Used in: notebook 02 (``repo_remote``) and ``course run``'s parameter check.
+    """
+    from urllib.parse import urlsplit
+
+    if url is None or url == "":
+        return ""
+    example = "e.g. repo_remote='https://github.com/you/guestbook-gitops.git' (an empty repository of yours)"
+    if not isinstance(url, str):
+        raise ConfigError(f"repo_remote must be a Git URL, got {url!r}", hint=example)
+    if _SCP_LIKE.match(url):
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "ssh", "file") or not (parts.netloc or parts.scheme == "file") or not parts.path:
+        raise ConfigError(f"repo_remote {url!r} is not an https://, ssh://, git@host:path or file:// URL", hint=example)
+    if parts.password is not None or (parts.username is not None and parts.scheme == "https"):
+        shown = f"{parts.scheme}://…@{parts.hostname}/…"
+        raise ConfigError(
+            f"repo_remote has a user name or password in it ({shown})",
+            hint="a notebook parameter is saved with the notebook: give Git the credentials instead "
+            "(`gh auth setup-git`, a credential helper, or an SSH key and a git@host:path URL)",
+        )
+    return url
 
 
 @dataclass(frozen=True)
@@ -280,7 +326,87 @@ class GitRepo:
         if not self.git("status", "--porcelain").strip():
             raise ConfigError("nothing to commit: no file changed", hint="write the changed manifests first")
         self.git("commit", "--quiet", "--no-gpg-sign", "-m", message, what="git commit")
+        if self.published:
+            self.push()
         return self.head()
+
+    # -- a remote the cluster reads
+    def publish(self, remote: str) -> str:
+        """Make ``remote`` this repository's ``origin`` and push the branch there; from then on every
+        :meth:`commit` is pushed too (``git commit`` then ``git push``: Argo CD only sees what was pushed).
+
+        The push is ``git push origin <branch>`` with your own Git set-up (credential helper, SSH agent); it never
+        waits for a typed password. A remote that holds this part's commits from an earlier run, and nothing else
+        (the course's commits are the same on every run), is set back to this repository's newest commit, as
+        re-running the part starts its history again; a remote with any other commit is left alone and refused.
+        Returns what Git reported.
+
+        Raises:
+            ConfigError: ``remote`` is not a usable URL (:func:`check_remote`), or it holds commits of its own.
+            ToolError: Git could not reach or push to it (no access, no such repository).
+        """
+        url = check_remote(remote)
+        if not url:
+            raise ConfigError("publish needs a remote URL", hint="e.g. https://github.com/you/guestbook-gitops.git")
+        remotes = self.git("remote").split()
+        self.git("remote", "set-url" if "origin" in remotes else "add", "origin", url)
+        branch = self.branch
+        theirs = self._remote_git("ls-remote", "origin", f"refs/heads/{branch}", what="git ls-remote").split()
+        lease = ""
+        if theirs and theirs[0] != self.head().sha:
+            self._remote_git("fetch", "--quiet", "origin", branch, what="git fetch")
+            foreign = [
+                line
+                for line in self.git("log", "--format=%H %an %aI", "FETCH_HEAD", "^HEAD").splitlines()
+                if line.split(" ", 1)[1] != f"{COMMIT_AUTHOR[0]} {COMMIT_DATE}"
+            ]
+            if foreign or not self._is_ancestor("HEAD", "FETCH_HEAD"):
+                raise ConfigError(
+                    f"{url} already holds commits that are not this part's ({len(foreign)} of another author or "
+                    "date, or another history): the course does not push over them",
+                    hint="give repo_remote an empty repository made for this part",
+                )
+            lease = theirs[0]  # this part's own later commits from an earlier run: start again from here
+        self.git("config", _PUBLISH_KEY, "true")
+        return self.push(lease=lease)
+
+    @property
+    def published(self) -> bool:
+        """True once :meth:`publish` has set a remote that every commit is pushed to."""
+        return self.git("config", "--default", "false", "--get", _PUBLISH_KEY).strip() == "true"
+
+    def push(self, *, lease: str = "") -> str:
+        """``git push origin <branch>``; returns Git's report (``--porcelain``: one line per branch). With ``lease``
+        (the commit the remote branch is known to be at) the remote is set to this branch even where that is not a
+        fast-forward, and only if it is still at ``lease`` (``--force-with-lease``)."""
+        branch = self.branch
+        force = [f"--force-with-lease={branch}:{lease}"] if lease else []
+        return self._remote_git(
+            "push", "--porcelain", *force, "origin", f"{branch}:refs/heads/{branch}", what="git push"
+        ).strip()
+
+    def _is_ancestor(self, a: str, b: str) -> bool:
+        from ..errors import ToolError
+
+        try:
+            self.git("merge-base", "--is-ancestor", a, b)
+        except ToolError:  # exit 1: not an ancestor (or no common history)
+            return False
+        return True
+
+    def _remote_git(self, *args: str, what: str) -> str:
+        from ..tools import run
+
+        result = run(
+            "git",
+            ["-C", str(self.path), *args],
+            env={**{k: v for k, v in _GIT_ENV.items() if not k.startswith("GIT_CONFIG")}, **_PUSH_ENV},
+            timeout=60,
+            what=what,
+            hint="can you push there from a terminal (`git push`)? Use an empty repository of yours, with Git's "
+            "credential helper or an SSH key set up",
+        )
+        return result.stdout
 
     # -- reading
     def head(self, rev: str = "HEAD") -> Commit:

@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from course_lib import cluster as kc
+from course_lib import errors as cl_errors
 from course_lib import runner, sandbox, tools
 from course_lib._prerequisites import ADD_ONS, AddOn, install_add_on
 from course_lib._resources import data_path
@@ -228,6 +229,116 @@ def test_every_part_runs_twice_in_order_and_leaves_the_cluster_as_it_found_it(
         assert KYVERNO_DENIED in part5 and "Policy disallow-root-user failed" in part5, attempt
         changes[attempt] = same_as(before, kubeconfig)
     assert not changes["first"] and not changes["second"], changes
+
+
+#: The workload Argo CD's chart installs that shows a cluster runs it (``course_lib._controllers.CONTROLLER_WORKLOADS``).
+ARGOCD_CHART_WORKLOAD = {
+    "apiVersion": "apps/v1",
+    "kind": "StatefulSet",
+    "metadata": {"name": "argocd-application-controller", "namespace": "argocd"},
+    "spec": {
+        "replicas": 1,
+        "selector": {"matchLabels": {"app.kubernetes.io/name": "argocd-application-controller"}},
+        "template": {
+            "metadata": {"labels": {"app.kubernetes.io/name": "argocd-application-controller"}},
+            "spec": {"containers": [{"name": "application-controller", "image": "quay.io/argoproj/argocd:v3.2.11"}]},
+        },
+    },
+}
+
+
+@pytest.fixture
+def cluster_with_argocd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A control plane with the add-ons' CRDs and **Argo CD's real controllers** acting on it (the sandbox's local
+    processes, started here and not by the notebook: to the course they are the cluster's own Argo CD), and an empty
+    bare repository as the learner's remote: ``(kubeconfig, state folder)``.
+
+    On a cluster the chart's ``argocd-application-controller`` StatefulSet is how the course finds Argo CD; here it
+    is applied as the chart would (kwok reports its pod ready; nothing runs in it), while the work is done by the
+    local application controller. The repo-server is on this machine too, so it reads the ``file://`` remote the
+    notebook pushes to, as a cluster's reads a GitHub repository."""
+    from course_lib.sandbox import _argocd
+
+    if not crds.available():
+        pytest.skip("needs upstream's CRDs: run `make crds`")
+    if not _argocd.available():
+        pytest.skip("needs Argo CD: run `make tools`")
+    state = tmp_path_factory.mktemp("cluster-with-argocd")
+    try:
+        with using_state_dir(state):
+            kubeconfig = _controlplane.cluster_up(nodes=2).kubeconfig
+            install_add_ons_crds(kubeconfig)
+            _argocd.up(kubeconfig)
+            cluster = kc.connect("kubeconfig", kubeconfig=kubeconfig)
+            cluster.apply(ARGOCD_CHART_WORKLOAD)
+            cluster.rollout_status(
+                "argocd-application-controller", namespace="argocd", kind="StatefulSet", timeout=60, progress=False
+            )
+            cluster.close()
+        yield kubeconfig, state
+    finally:
+        with using_state_dir(state):
+            _argocd.down()
+            _controlplane.cluster_down()
+
+
+@pytest.mark.timeout(900)  # two runs of Part 2 (each cell has its own timeout): a hang guard, not a timing
+def test_a_clusters_argo_cd_syncs_the_learners_pushed_commits_twice_over_and_not_once_stopped(
+    cluster_with_argocd: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Part 2 on a cluster whose Argo CD runs, with ``repo_remote``: each commit is pushed, and the cluster's Argo CD
+    (not the course) creates, scales and prunes the guestbook; the second run sets the remote back to the part's
+    first commit and does it all again; the cluster is left as it was. Then, with the application controller
+    stopped, a pushed commit is never synced."""
+    from course_lib import gitops
+    from course_lib.sandbox import _argocd
+
+    kubeconfig, state = cluster_with_argocd
+
+    def empty_remote(name: str) -> Path:  # as GitHub makes an empty repository: bare, HEAD at main
+        (tmp_path / name).mkdir()
+        gitops.GitRepo(tmp_path / name).git("init", "--quiet", "--bare", "--initial-branch=main")
+        return tmp_path / name
+
+    remote = empty_remote("guestbook-gitops.git")
+    before = snapshot(kubeconfig)
+    for attempt in ("first", "second"):
+        with using_state_dir(tmp_path / "learner-state"):
+            (result,) = _run("2", kubeconfig, tmp_path / attempt, params={"repo_remote": remote.as_uri()}).results
+        assert result.status == "ok", (attempt, result.error)
+        text = printed(result.output)
+        assert "Synced, Healthy" in text and "after the Application was applied" in text, attempt
+        assert "the commit was applied" in text, attempt  # section 5: Synced at the pushed second commit
+        assert "guestbook-manual: OutOfSync" in text and "after the approval" in text, attempt
+        assert "no Argo CD" not in text and "set repo_remote" not in text, attempt
+        assert same_as(before, kubeconfig) == {}, attempt
+    shas = gitops.GitRepo(remote).git("log", "--format=%s", "main").splitlines()
+    assert shas[-1] == "guestbook: first version, 1 replica" and len(shas) >= 5, shas
+
+    # the same on the cluster by hand, with the application controller stopped: nothing syncs a pushed commit
+    work = gitops.GitRepo.init(tmp_path / "by-hand")
+    work.write_objects(gitops.guestbook_manifests(replicas=1, namespace="by-hand"), folder="guestbook")
+    work.commit("guestbook: first version, 1 replica")
+    by_hand = empty_remote("by-hand.git").as_uri()  # the part's remote holds its own history, which this is not
+    work.publish(by_hand)
+    from course_lib import manifests as m
+
+    app = m.argo_application("by-hand", repo_url=by_hand, path="guestbook", dest_namespace="by-hand")
+    cluster = kc.connect("kubeconfig", kubeconfig=kubeconfig)
+    try:
+        apps = gitops.Applications(cluster)
+        cluster.apply(app)
+        apps.wait("by-hand", sync="Synced", health="Healthy", timeout=60)
+        with using_state_dir(state):
+            assert _argocd.stop_component("application-controller")
+        work.write_objects(gitops.guestbook_manifests(replicas=3, namespace="by-hand"), folder="guestbook")
+        pushed = work.commit("guestbook: scale to 3 replicas")
+        with pytest.raises(cl_errors.ClusterError, match="did not reach"):
+            apps.wait("by-hand", revision=pushed.sha, timeout=20, refresh=True)
+        assert cluster.get("Deployment", "guestbook-ui", namespace="by-hand")["spec"]["replicas"] == 1
+    finally:
+        cluster.delete([app, m.namespace("by-hand")])
+        cluster.close()
 
 
 def test_parts_that_need_an_add_on_say_which_before_changing_anything(existing_cluster: str, tmp_path: Path) -> None:

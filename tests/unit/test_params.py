@@ -26,12 +26,27 @@ from course_lib.provision import ClusterSpec
         ({"max_hourly_cost": "cheap"}, "max_hourly_cost must be a number"),
         ({"target": "aks"}, "unknown target 'aks'"),
         ({"prometheus_url": "localhost:9090"}, "must be an http:// or https:// URL"),
+        ({"repo_remote": "github.com/you/gitops"}, "is not an https://, ssh://, git@host:path or file:// URL"),
+        ({"repo_remote": 3}, "repo_remote must be a Git URL"),
     ],
 )
 def test_a_bad_value_names_the_parameter_and_says_what_the_notebook_says(params: dict, message: str) -> None:
     with pytest.raises(cl.ConfigError, match="parameter " + next(iter(params))) as info:
         check_parameters(params)
     assert message in info.value.message and info.value.hint
+
+
+def test_a_remote_with_a_credential_is_refused_without_repeating_it() -> None:
+    """A notebook parameter is saved with the notebook (and in the run's report): no token may go in one, and the
+    refusal itself must not print it."""
+    token = "ghp_" + "x" * 36
+    for url in (f"https://you:{token}@github.com/you/gitops.git", f"https://{token}@github.com/you/gitops.git"):
+        with pytest.raises(cl.ConfigError, match="user name or password") as info:
+            check_parameters({"repo_remote": url})
+        assert token not in f"{info.value.message} {info.value.hint}", info.value.message
+    check_parameters({"repo_remote": "git@github.com:you/gitops.git"})
+    check_parameters({"repo_remote": "ssh://git@github.com/you/gitops.git"})
+    check_parameters({"repo_remote": ""})
 
 
 def test_the_message_is_the_notebooks_own() -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,7 @@ import pytest
 import course_lib as cl
 from course_lib import gitops as g
 from course_lib import manifests as m
-from course_lib.errors import ClusterError, ConfigError
+from course_lib.errors import ClusterError, ConfigError, ToolError
 
 
 @pytest.fixture()
@@ -192,26 +195,97 @@ def test_check_pruned_objects(answer: Any, passed: bool, fragment: str) -> None:
 
 
 class _AppCluster:
+    """The two calls :class:`gitops.Applications` makes of a Cluster: a GET of the Application, a merge patch."""
+
     dry_run = False
+    target = "kubeconfig"
 
     def __init__(self, statuses: list[dict[str, Any]]) -> None:
         self.statuses = statuses
+        self.patches: list[tuple[str, str, dict[str, Any], str]] = []
+        self.dynamic = self
 
-    def get(
-        self, kind: str, name: str, *, namespace: str | None = None, api_version: str | None = None
-    ) -> dict[str, Any]:
-        assert (kind, api_version) == ("Application", "argoproj.io/v1alpha1")
-        return {"status": self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]}
+    def get_raw(self, path: str, *, timeout: float) -> Any:
+        assert path == "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/guestbook"
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        return type("Response", (), {"text": json.dumps({"metadata": {"name": "guestbook"}, "status": status})})
+
+    def get(self, kind: str, name: str, *, namespace: str, api_version: str) -> dict[str, Any]:
+        assert (kind, api_version, namespace) == ("Application", "argoproj.io/v1alpha1", "argocd")
+        return {"spec": {"syncPolicy": {"syncOptions": ["CreateNamespace=true"]}}}
+
+    class resources:  # noqa: N801 - the dynamic client's attribute
+        @staticmethod
+        def get(*, api_version: str, kind: str) -> str:
+            return f"{api_version}/{kind}"
+
+    def patch(self, resource: Any, *, name: str, namespace: str, body: dict[str, Any], content_type: str) -> None:
+        assert resource == "argoproj.io/v1alpha1/Application"
+        self.patches.append((name, namespace, body, content_type))
 
 
-def test_application_status_polls_until_the_controller_reports() -> None:
+def test_applications_wait_until_the_controller_reports_and_say_what_was_last_seen() -> None:
     ticks = iter(float(i) for i in range(100))
     synced = {"sync": {"status": "Synced", "revision": "abcdef1234"}, "health": {"status": "Healthy"}}
-    fake = _AppCluster([{}, {}, synced])
-    got = g.application_status(fake, clock=lambda: next(ticks), sleep=lambda s: None)
-    assert got == {"sync": "Synced", "health": "Healthy", "revision": "abcdef1"}
+    apps = g.Applications(_AppCluster([{}, {"sync": {"status": "OutOfSync"}}, synced]))
+    seconds, state = apps.wait("guestbook", health="Healthy", clock=lambda: next(ticks), sleep=lambda s: None)
+    assert (state.sync, state.health, state.revision, seconds) == ("Synced", "Healthy", "abcdef1234", 3.0)
+    assert str(state) == "guestbook: Synced, Healthy at abcdef1"
     ticks = iter(float(i) for i in range(100))
-    late = g.application_status(_AppCluster([{}]), timeout=3, clock=lambda: next(ticks), sleep=lambda s: None)
-    assert late["sync"] == "Unknown"
-    with pytest.raises(ClusterError):
-        g.application_status(cl.cluster.connect("sandbox", dry_run=True))
+    late = g.Applications(_AppCluster([{}]), diagnose=lambda: "controller log: nothing")
+    with pytest.raises(
+        ClusterError, match=r"did not reach sync=Synced .*\(last: guestbook: Unknown, Unknown\)"
+    ) as info:
+        late.wait("guestbook", timeout=3, clock=lambda: next(ticks), sleep=lambda s: None)
+    assert "controller log: nothing" in info.value.message and "kubectl -n argocd" in info.value.hint
+    with pytest.raises(ClusterError, match="dry run"):
+        g.Applications(cl.cluster.connect("sandbox", dry_run=True))
+
+
+def test_applications_refresh_and_sync_are_merge_patches_of_the_application() -> None:
+    fake = _AppCluster([{}])
+    apps = g.Applications(fake)
+    apps.refresh("guestbook")
+    apps.sync("guestbook", prune=True, revision="abc1234")
+    (_, _, refresh, kind), (_, _, sync, _) = fake.patches
+    assert kind == "application/merge-patch+json"
+    assert refresh == {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}}
+    assert sync["operation"]["sync"] == {"prune": True, "syncOptions": ["CreateNamespace=true"], "revision": "abc1234"}
+
+
+def test_publish_pushes_each_commit_to_a_remote_and_refuses_a_bad_one(repo: g.GitRepo, tmp_path: Path) -> None:
+    remote = g.GitRepo(tmp_path / "remote.git")
+    remote.path.mkdir()
+    remote.git("init", "--quiet", "--bare")
+    repo.write_objects(g.guestbook_manifests(replicas=1), folder="guestbook")
+    first = repo.commit("v1")
+    assert not repo.published
+    report = repo.publish(remote.path.as_uri())
+    assert "refs/heads/main" in report and repo.published
+    assert remote.git("rev-parse", "main").strip() == first.sha
+    repo.write_objects(g.guestbook_manifests(replicas=3), folder="guestbook")
+    second = repo.commit("v2")  # pushed as part of the commit
+    assert remote.git("rev-parse", "main").strip() == second.sha
+    assert g.repo_url(repo, local=False, remote=remote.path.as_uri()) == remote.path.as_uri()
+    assert g.repo_url(repo, local=False) == g.EXAMPLE_REPO
+    with pytest.raises(ConfigError, match="user name or password"):
+        repo.publish("https://you:secret@example.com/gitops.git")
+    # the part again, from a new folder: the same first commit; the remote is set back to it, then moves on again
+    again = g.GitRepo.init(tmp_path / "again")
+    again.write_objects(g.guestbook_manifests(replicas=1), folder="guestbook")
+    assert again.commit("v1") == first
+    again.publish(remote.path.as_uri())
+    assert remote.git("rev-parse", "main").strip() == first.sha
+    again.write_objects(g.guestbook_manifests(replicas=3), folder="guestbook")
+    assert again.commit("v2") == second and remote.git("rev-parse", "main").strip() == second.sha
+    # a remote holding a commit that is not the course's is never pushed over
+    theirs = g.GitRepo.init(tmp_path / "theirs")
+    someone = {"GIT_AUTHOR_NAME": "Someone", "GIT_AUTHOR_EMAIL": "s@example.com", "GIT_COMMITTER_NAME": "Someone",
+               "GIT_COMMITTER_EMAIL": "s@example.com", "HOME": str(tmp_path)}  # fmt: skip
+    for argv in (["commit", "--allow-empty", "-m", "x"], ["push", "--quiet", remote.path.as_uri(), "+main:main"]):
+        subprocess.run(["git", "-C", str(theirs.path), *argv], env={**os.environ, **someone}, check=True)
+    with pytest.raises(ConfigError, match="already holds commits that are not this part's"):
+        again.publish(remote.path.as_uri())
+    assert remote.git("log", "-1", "--format=%s", "main").strip() == "x"
+    with pytest.raises(ToolError, match="git ls-remote"):  # nothing there at all
+        again.publish((tmp_path / "missing.git").as_uri())

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from ...errors import SandboxError
+from ...gitops._applications import AppState
 from .. import _process as proc
 from ._base import (
     IN_CLUSTER,
@@ -26,23 +24,9 @@ from ._components import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...cluster import Cluster
+    from ...gitops import Applications
 
 # ------------------------------------------------------------------------------------------- handle
-
-
-@dataclass(frozen=True)
-class AppState:
-    """What the application controller reports on an Application (``status.sync``, ``status.health``)."""
-
-    name: str
-    sync: str
-    health: str
-    revision: str
-    operation: str  # phase of the last sync operation (Succeeded, Running, Failed ...), "" before the first
-
-    def __str__(self) -> str:
-        rev = f" at {self.revision[:7]}" if self.revision else ""
-        return f"{self.name}: {self.sync}, {self.health}{rev}"
 
 
 class ArgoCD:
@@ -62,6 +46,7 @@ class ArgoCD:
         self.reused = reused
         self.started_seconds = started_seconds
         self._cluster: Cluster | None = None
+        self._apps: Applications | None = None
 
     @property
     def ports(self) -> dict[str, int]:
@@ -92,89 +77,40 @@ class ArgoCD:
         """Run the course's kubectl against the sandbox (``kubectl --kubeconfig <sandbox> ...``)."""
         return _run_kubectl(self.kubeconfig, *args, stdin=stdin, timeout=timeout)
 
+    def applications(self) -> Applications:
+        """Its Applications through the API server (:class:`course_lib.gitops.Applications`): what the
+        controller reports, refresh and sync, as on any cluster; a wait that times out adds the controller's last log
+        lines."""
+        if self._apps is None:
+            from ...gitops import Applications
+
+            self._apps = Applications(
+                self._api(),
+                namespace=self.namespace,
+                diagnose=lambda: "Controller log:\n" + proc.tail(Path(self._log("application-controller")), 8),
+                hint="is the application controller running? `course sandbox status`",
+            )
+        return self._apps
+
     def application(self, name: str) -> AppState:
-        """The controller's view of Application ``name`` right now (``Unknown`` before its first comparison).
+        """The controller's view of Application ``name`` right now (:meth:`Applications.application`)."""
+        return self.applications().application(name)
 
-        It reads the object with the API client, not by starting ``kubectl get applications.argoproj.io NAME``:
-        :meth:`wait` asks four times a second, and each kubectl would cost ~0.13 s of CPU and ~100 MiB."""
-        from ...errors import CourseError
-
-        path = f"/apis/argoproj.io/v1alpha1/namespaces/{self.namespace}/applications/{name}"
-        try:
-            raw = self._api().get_raw(path, timeout=30).text
-        except CourseError as exc:
-            raise SandboxError(
-                f"reading Application {name} failed: {exc.message}",
-                hint="check the sandbox control plane with `course sandbox status`",
-            ) from None
-        status = json.loads(raw).get("status") or {}
-        sync = status.get("sync") or {}
-        return AppState(
-            name,
-            str(sync.get("status") or "Unknown"),
-            str((status.get("health") or {}).get("status") or "Unknown"),
-            str(sync.get("revision") or ""),
-            str((status.get("operationState") or {}).get("phase") or ""),
-        )
-
-    def wait(
-        self,
-        name: str,
-        *,
-        sync: str | None = "Synced",
-        health: str | None = None,
-        revision: str | None = None,
-        timeout: float = 60.0,
-        interval: float = 0.25,
-    ) -> tuple[float, AppState]:
-        """Wait until Application ``name`` reports ``sync`` (and ``health``, and a revision starting with
-        ``revision``); returns the seconds it took and the state.
+    def wait(self, name: str, **kwargs: Any) -> tuple[float, AppState]:
+        """Wait until Application ``name`` reports a sync status, health, revision (:meth:`Applications.wait`).
 
         Raises:
-            SandboxError: not reached within ``timeout`` (with the last state and the controller's last log lines).
+            ClusterError: not reached within ``timeout`` (with the last state and the controller's last log lines).
         """
-        start = time.monotonic()
-        last: AppState | None = None
-        while True:
-            with contextlib.suppress(SandboxError):
-                last = self.application(name)
-                if (
-                    (sync is None or last.sync == sync)
-                    and (health is None or last.health == health)
-                    and (revision is None or last.revision.startswith(revision))
-                ):
-                    return time.monotonic() - start, last
-            if time.monotonic() - start >= timeout:
-                log = proc.tail(Path(self._log("application-controller")), 8)
-                raise SandboxError(
-                    f"Application {name} did not reach sync={sync} health={health} revision={revision} within "
-                    f"{timeout:.0f} s (last: {last}). Controller log:\n{log}",
-                    hint="is the application controller running? `course sandbox status`",
-                )
-            time.sleep(interval)
+        return self.applications().wait(name, **kwargs)
 
     def refresh(self, name: str, *, hard: bool = False) -> None:
-        """Ask for an immediate comparison with Git, as the UI's Refresh button or a Git webhook does
-        (``kubectl annotate application NAME argocd.argoproj.io/refresh=normal``)."""
-        self.kubectl("-n", self.namespace, "annotate", "--overwrite", "applications.argoproj.io", name,
-                     f"argocd.argoproj.io/refresh={'hard' if hard else 'normal'}")  # fmt: skip
+        """Ask for an immediate comparison with Git (:meth:`Applications.refresh`)."""
+        self.applications().refresh(name, hard=hard)
 
     def sync(self, name: str, *, prune: bool = False, revision: str = "") -> None:
-        """Start a sync of Application ``name`` the way ``argocd app sync`` does: by setting its ``operation``.
-
-        Like the CLI, it copies the Application's ``syncPolicy.syncOptions`` into the operation: the controller
-        reads the options of a requested sync from the operation only (without ``CreateNamespace=true`` there, a
-        manual sync into a missing namespace fails with ``namespaces "…" not found``).
-        """
-        raw = self.kubectl("-n", self.namespace, "get", "applications.argoproj.io", name, "-o", "json")
-        options = ((json.loads(raw).get("spec") or {}).get("syncPolicy") or {}).get("syncOptions") or []
-        op: dict[str, Any] = {"initiatedBy": {"username": "course-learner"}, "sync": {"prune": prune}}
-        if options:
-            op["sync"]["syncOptions"] = list(options)
-        if revision:
-            op["sync"]["revision"] = revision
-        self.kubectl("-n", self.namespace, "patch", "applications.argoproj.io", name, "--type", "merge", "-p",
-                     json.dumps({"operation": op}))  # fmt: skip
+        """Start a sync the way ``argocd app sync`` does (:meth:`Applications.sync`)."""
+        self.applications().sync(name, prune=prune, revision=revision)
 
     def register_cluster(
         self, name: str, *, labels: Mapping[str, str], kubeconfig: str | None = None
