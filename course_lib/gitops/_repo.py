@@ -259,17 +259,23 @@ class GitRepo:
     path: Path
 
     # -- plumbing
-    def git(self, *args: str, what: str | None = None) -> str:
-        """Run ``git <args>`` in the repository and return its standard output."""
+    def git(self, *args: str, what: str | None = None, remote: bool = False) -> str:
+        """Run ``git <args>`` in the repository and return its standard output. ``remote=True`` for a command that
+        talks to ``origin`` (push, fetch, ls-remote): with your own Git set-up and never a password prompt."""
         from ..tools import run
 
         result = run(
             "git",
             ["-C", str(self.path), *args],
-            env=_GIT_ENV,
+            env={**{k: v for k, v in _GIT_ENV.items() if not k.startswith("GIT_CONFIG")}, **_PUSH_ENV}
+            if remote
+            else _GIT_ENV,
             timeout=60,
             what=what or f"git {' '.join(args[:2])}",
-            hint="check the repository path and the revision names",
+            hint="can you push there from a terminal (`git push`)? Use an empty repository of yours, with Git's "
+            "credential helper or an SSH key set up"
+            if remote
+            else "check the repository path and the revision names",
         )
         return result.stdout
 
@@ -351,10 +357,10 @@ class GitRepo:
         remotes = self.git("remote").split()
         self.git("remote", "set-url" if "origin" in remotes else "add", "origin", url)
         branch = self.branch
-        theirs = self._remote_git("ls-remote", "origin", f"refs/heads/{branch}", what="git ls-remote").split()
-        lease = ""
-        if theirs and theirs[0] != self.head().sha:
-            self._remote_git("fetch", "--quiet", "origin", branch, what="git fetch")
+        theirs = self.git("ls-remote", "origin", f"refs/heads/{branch}", what="git ls-remote", remote=True).split()
+        lease, ours = "", self.head().sha
+        if theirs and theirs[0] != ours:
+            self.git("fetch", "--quiet", "origin", branch, what="git fetch", remote=True)
             foreign = [
                 line
                 for line in self.git("log", "--format=%H %an %aI", "FETCH_HEAD", "^HEAD").splitlines()
@@ -381,9 +387,8 @@ class GitRepo:
         fast-forward, and only if it is still at ``lease`` (``--force-with-lease``)."""
         branch = self.branch
         force = [f"--force-with-lease={branch}:{lease}"] if lease else []
-        return self._remote_git(
-            "push", "--porcelain", *force, "origin", f"{branch}:refs/heads/{branch}", what="git push"
-        ).strip()
+        refspec = f"{branch}:refs/heads/{branch}"
+        return self.git("push", "--porcelain", *force, "origin", refspec, what="git push", remote=True).strip()
 
     def _is_ancestor(self, a: str, b: str) -> bool:
         from ..errors import ToolError
@@ -393,20 +398,6 @@ class GitRepo:
         except ToolError:  # exit 1: not an ancestor (or no common history)
             return False
         return True
-
-    def _remote_git(self, *args: str, what: str) -> str:
-        from ..tools import run
-
-        result = run(
-            "git",
-            ["-C", str(self.path), *args],
-            env={**{k: v for k, v in _GIT_ENV.items() if not k.startswith("GIT_CONFIG")}, **_PUSH_ENV},
-            timeout=60,
-            what=what,
-            hint="can you push there from a terminal (`git push`)? Use an empty repository of yours, with Git's "
-            "credential helper or an SSH key set up",
-        )
-        return result.stdout
 
     # -- reading
     def head(self, rev: str = "HEAD") -> Commit:
